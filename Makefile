@@ -1,0 +1,113 @@
+# stackd -- a process supervisor that climbs a stack of levels.
+#
+#   make            build build/stackd and build/stackctl
+#   make run        build and run conf/example.ini in the foreground
+#   make check      build, then run every test (also under ASan+UBSan)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# The run and check targets install missing Debian packages when run as
+# root (packaging/need-debs.sh), else print the apt-get command to run.
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DESTDIR	?=
+
+CC	?= cc
+PKG_CONFIG ?= pkg-config
+PYTHON	?= /usr/bin/python3
+B	?= build
+
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags inih libsystemd 2>/dev/null)
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs inih libsystemd 2>/dev/null)
+LIBS	= $(PKG_LIBS) -lev -lm
+
+BUILD_DEBS = gcc make pkg-config libev-dev libinih-dev libsystemd-dev
+CHECK_DEBS = $(BUILD_DEBS) libcmocka-dev python3-pytest cppcheck util-linux \
+	     procps
+
+# Shared by both binaries: the configuration and its parsers.
+COMMON	= config.c parse.c words.c json.c ctlpath.c
+# The pure level state machine: no I/O, unit-tested on a fake clock.
+MACHINE	= machine.c climb.c rewind.c restart.c intensity.c
+# The daemon: libev glue that turns events into calls, actions into syscalls.
+DAEMON	= stackd.c log.c spawn.c reap.c probe.c hook.c relay.c control.c \
+	  notify.c status.c
+CTL	= stackctl.c
+
+STACKD_OBJ   = $(addprefix $(B)/,$(COMMON:.c=.o) $(MACHINE:.c=.o) $(DAEMON:.c=.o))
+STACKCTL_OBJ = $(addprefix $(B)/,$(COMMON:.c=.o) $(CTL:.c=.o))
+
+UNIT	= test_words test_parse test_intensity test_machine
+UNIT_BIN = $(addprefix $(B)/,$(UNIT))
+
+VERSION	= 0.1.0
+
+.PHONY: all deps check-deps run check unit bb cppcheck install clean
+
+all: $(B)/stackd $(B)/stackctl
+
+deps:
+	@sh packaging/need-debs.sh $(BUILD_DEBS)
+
+check-deps:
+	@sh packaging/need-debs.sh $(CHECK_DEBS)
+
+$(B)/%.o: src/%.c src/*.h | $(B)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DSTACKD_VERSION='"$(VERSION)"' -c -o $@ $<
+
+$(B)/test_%.o: tests/unit/test_%.c src/*.h | $(B)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -c -o $@ $<
+
+$(B):
+	mkdir -p $@
+
+$(B)/stackd: $(STACKD_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/stackctl: $(STACKCTL_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/test_words: $(B)/test_words.o $(B)/words.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
+$(B)/test_parse: $(B)/test_parse.o $(addprefix $(B)/,$(COMMON:.c=.o))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+$(B)/test_intensity: $(B)/test_intensity.o $(B)/intensity.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
+$(B)/test_machine: $(B)/test_machine.o $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	exec ./$(B)/stackd -f conf/example.ini
+
+# Unit tests, then the black-box suite against the plain and the
+# sanitizer build in one pytest session, so its summary line is the last
+# thing printed.
+check: check-deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory B=build-asan \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" all $(UNIT:%=build-asan/%)
+	@$(MAKE) --no-print-directory cppcheck
+	@for t in $(UNIT); do ./$(B)/$$t || exit 1; ./build-asan/$$t || exit 1; done
+	STACKD_BUILDS="$(B) build-asan" $(PYTHON) -m pytest -q -p no:cacheprovider tests/bb
+
+cppcheck:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	    --inline-suppr --std=c11 -D_GNU_SOURCE -DSTACKD_VERSION='"x"' src
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(B)/stackd $(B)/stackctl $(DESTDIR)$(BINDIR)/
+	install -m 644 man/stackctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/stack.ini.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/stackd.8 $(DESTDIR)$(MANDIR)/man8/
+
+clean:
+	rm -rf build build-asan

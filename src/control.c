@@ -1,0 +1,445 @@
+/*
+ * control.c -- the control socket: one request line in, one reply out.
+ *
+ * Everything here is non-blocking and bounded so that no client can hold
+ * up supervision: a request is at most CONTROL_REQMAX bytes, a client that
+ * sends nothing or reads nothing is dropped after CONTROL_IDLE seconds,
+ * and at most CONTROL_MAXCLIENTS are served at once.  Peers are checked
+ * with SO_PEERCRED at accept time: only root and stackd's own uid may
+ * talk to it.  The wire format (stackctl(1)): the reply's first line is
+ * "ok" or "error MESSAGE", any payload follows, then the daemon closes.
+ * `wait LEVEL` is answered when the stack gets there.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctlpath.h"
+#include "daemon.h"
+#include "json.h"
+#include "log.h"
+#include "status.h"
+
+#define CONTROL_REQMAX		4096
+#define CONTROL_MAXCLIENTS	64
+#define CONTROL_IDLE		10.0
+
+struct client {
+	ev_io		 io;
+	ev_timer	 idle;
+	struct client	*next;
+	size_t		 inlen;
+	size_t		 outoff;
+	struct buf	 out;
+	int		 wait_level;	/* -1: not waiting */
+	char		 in[CONTROL_REQMAX];
+};
+
+static int		 control_fd = -1;
+static ev_io		 control_io;
+static struct client	*clients;
+static int		 nclients;
+
+static void	control_client_io(struct ev_loop *, ev_io *, int);
+
+static void
+control_close(struct daemon *d, struct client *c)
+{
+	struct client	**pp;
+
+	ev_io_stop(d->loop, &c->io);
+	ev_timer_stop(d->loop, &c->idle);
+	close(c->io.fd);
+	buf_free(&c->out);
+	for (pp = &clients; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	nclients--;
+	free(c);
+}
+
+/* Queue the reply (already in c->out) and switch to writing it. */
+static void
+control_send(struct daemon *d, struct client *c)
+{
+	c->wait_level = -1;
+	if (c->out.oom) {
+		buf_free(&c->out);
+		buf_printf(&c->out, "error out of memory\n");
+	}
+	ev_io_stop(d->loop, &c->io);
+	ev_io_set(&c->io, c->io.fd, EV_WRITE);
+	ev_io_start(d->loop, &c->io);
+	ev_timer_stop(d->loop, &c->idle);
+	ev_timer_set(&c->idle, CONTROL_IDLE, 0.);
+	ev_timer_start(d->loop, &c->idle);
+}
+
+static void
+control_reply(struct daemon *d, struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+control_reply(struct daemon *d, struct client *c, const char *fmt, ...)
+{
+	va_list	ap;
+	char	line[512];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	buf_printf(&c->out, "%s\n", line);
+	control_send(d, c);
+}
+
+/* Resolve LEVEL for a request; -1 after replying with an error. */
+static int
+control_level(struct daemon *d, struct client *c, const char *arg)
+{
+	int	lvl;
+
+	if (arg == NULL) {
+		control_reply(d, c, "error missing LEVEL");
+		return -1;
+	}
+	if ((lvl = config_level_ref(d->cfg, arg)) < 0) {
+		control_reply(d, c, "error unknown level '%.64s'", arg);
+		return -1;
+	}
+	return lvl;
+}
+
+static void
+control_wait(struct daemon *d, struct client *c, const char *arg)
+{
+	int	lvl;
+
+	if ((lvl = control_level(d, c, arg)) < 0)
+		return;
+	if (d->m.current >= lvl) {
+		control_reply(d, c, "ok level %d", d->m.current);
+		return;
+	}
+	if (d->m.shutting_down) {
+		control_reply(d, c, "error stackd is shutting down");
+		return;
+	}
+	/* Answered from control_changed; no idle timeout while waiting. */
+	c->wait_level = lvl;
+	ev_io_stop(d->loop, &c->io);
+	ev_timer_stop(d->loop, &c->idle);
+}
+
+static void
+control_request(struct daemon *d, struct client *c, char *line)
+{
+	char	*argv[4], *save = NULL, *w;
+	int	 argc = 0, lvl;
+	msec_t	 now = now_msec();
+
+	for (w = strtok_r(line, " \t", &save); w != NULL && argc < 4;
+	    w = strtok_r(NULL, " \t", &save))
+		argv[argc++] = w;
+	if (w != NULL || argc == 0) {
+		control_reply(d, c, "error malformed request");
+		return;
+	}
+	argv[argc] = NULL;
+	if (strcmp(argv[0], "status") == 0 && argc <= 2) {
+		buf_printf(&c->out, "ok\n");
+		if (argc == 2 && strcmp(argv[1], "json") == 0)
+			status_json(d, &c->out, now);
+		else if (argc == 1 || strcmp(argv[1], "color") == 0)
+			status_text(d, &c->out, now, argc == 2);
+		else {
+			buf_free(&c->out);
+			control_reply(d, c, "error usage: status [json|color]");
+			return;
+		}
+		control_send(d, c);
+	} else if (strcmp(argv[0], "target") == 0 && argc == 2) {
+		if ((lvl = control_level(d, c, argv[1])) < 0)
+			return;
+		if (machine_set_target(&d->m, lvl, now) == -1) {
+			control_reply(d, c, "error stackd is shutting down");
+			return;
+		}
+		control_reply(d, c, "ok target %d", lvl);
+		daemon_run(d);
+	} else if (strcmp(argv[0], "wait") == 0 && argc == 2) {
+		control_wait(d, c, argv[1]);
+	} else if (strcmp(argv[0], "ready") == 0 && argc <= 2) {
+		lvl = argc == 2 ? control_level(d, c, argv[1]) :
+		    d->cfg->ready_level;
+		if (lvl < 0)
+			return;
+		if (d->m.current >= lvl)
+			control_reply(d, c, "ok level %d", d->m.current);
+		else
+			control_reply(d, c, "error at level %d, below %d",
+			    d->m.current, lvl);
+	} else if (strcmp(argv[0], "shutdown") == 0 && argc == 1) {
+		control_reply(d, c, "ok shutting down");
+		machine_shutdown(&d->m, now);
+		daemon_run(d);
+	} else if (strcmp(argv[0], "reload") == 0 ||
+	    strcmp(argv[0], "restart") == 0 || strcmp(argv[0], "events") == 0 ||
+	    strcmp(argv[0], "metrics") == 0) {
+		control_reply(d, c, "error %s is not available yet", argv[0]);
+	} else {
+		control_reply(d, c, "error unknown request '%.64s'", argv[0]);
+	}
+}
+
+static void
+control_read(struct daemon *d, struct client *c)
+{
+	char	*nl;
+	ssize_t	 n;
+
+	n = read(c->io.fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == -1 || (n == 0 && c->inlen == 0)) {
+		control_close(d, c);
+		return;
+	}
+	c->inlen += (size_t)n;
+	if ((nl = memchr(c->in, '\n', c->inlen)) == NULL) {
+		if (c->inlen == sizeof(c->in)) {
+			control_reply(d, c, "error request too long (max %d "
+			    "bytes)", CONTROL_REQMAX);
+			return;
+		}
+		if (n > 0)
+			return;
+		/* EOF after a partial line (half-closed): that is the
+		 * request. */
+		nl = c->in + c->inlen;
+	}
+	if (memchr(c->in, '\0', (size_t)(nl - c->in)) != NULL) {
+		control_reply(d, c, "error malformed request");
+		return;
+	}
+	*nl = '\0';
+	if (nl > c->in && nl[-1] == '\r')
+		nl[-1] = '\0';
+	ev_io_stop(d->loop, &c->io);
+	control_request(d, c, c->in);
+}
+
+static void
+control_write(struct daemon *d, struct client *c)
+{
+	ssize_t	n;
+
+	n = send(c->io.fd, c->out.data + c->outoff, c->out.len - c->outoff,
+	    MSG_NOSIGNAL);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		c->outoff += (size_t)n;
+	if (n <= 0 || c->outoff == c->out.len)
+		control_close(d, c);
+}
+
+static void
+control_client_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client	*c = (struct client *)w;
+
+	if (revents & EV_WRITE)
+		control_write(daemon_self, c);
+	else if (revents & EV_READ)
+		control_read(daemon_self, c);
+}
+
+static void
+control_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client	*c = (struct client *)((char *)w -
+			    offsetof(struct client, idle));
+
+	control_close(daemon_self, c);
+}
+
+static void
+control_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct daemon	*d = daemon_self;
+	struct client	*c;
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+	int		 fd;
+
+	fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_errno("control_accept");
+		return;
+	}
+	if (nclients >= CONTROL_MAXCLIENTS ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		/* Best effort: the socket is non-blocking and fresh. */
+		(void)!send(fd, "error too many clients\n", 23, MSG_NOSIGNAL);
+		close(fd);
+		return;
+	}
+	nclients++;
+	c->next = clients;
+	clients = c;
+	c->wait_level = -1;
+	ev_io_init(&c->io, control_client_io, fd, EV_READ);
+	ev_timer_init(&c->idle, control_client_idle, CONTROL_IDLE, 0.);
+	ev_timer_start(d->loop, &c->idle);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		log_msg(LOG_WARNING, "control: refused peer uid %ld",
+		    (long)cred.uid);
+		control_reply(d, c, "error permission denied");
+		return;
+	}
+	ev_io_start(d->loop, &c->io);
+}
+
+/* Is someone already listening on path?  Then we must not take it over. */
+static int
+control_probe_live(const char *path)
+{
+	struct sockaddr_un	sun;
+	struct stat		st;
+	int			fd, live;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_msg(LOG_ERR, "control: %s exists and is not a socket",
+		    path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	if (live) {
+		log_msg(LOG_ERR, "control: another stackd is running on %s",
+		    path);
+		return -1;
+	}
+	/* Stale: its daemon is gone. */
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_errno("control: unlink %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+control_mkdir(const char *path)
+{
+	char	 dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char	*slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		log_errno("control: mkdir %s", dir);
+}
+
+int
+control_init(struct daemon *d)
+{
+	struct sockaddr_un	sun;
+	char			err[160];
+	mode_t			old;
+	int			fd;
+
+	if (ctlpath(d->cfg, d->control_path, sizeof(d->control_path)) == -1) {
+		snprintf(err, sizeof(err), "%s", d->control_path);
+		d->control_path[0] = '\0';
+		log_msg(LOG_ERR, "control: %s", err);
+		return -1;
+	}
+	control_mkdir(d->control_path);
+	if (control_probe_live(d->control_path) == -1) {
+		d->control_path[0] = '\0';
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_errno("control_init: socket");
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->control_path);
+	/* Never exists with a wider mode, not even for an instant. */
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		log_errno("control_init: bind %s", d->control_path);
+		d->control_path[0] = '\0';
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if (chmod(d->control_path, 0600) == -1 || listen(fd, 16) == -1) {
+		log_errno("control_init: %s", d->control_path);
+		control_fini(d);
+		close(fd);
+		return -1;
+	}
+	control_fd = fd;
+	ev_io_init(&control_io, control_accept, fd, EV_READ);
+	ev_io_start(d->loop, &control_io);
+	return 0;
+}
+
+/* The stack moved: answer the waiters whose level is reached. */
+void
+control_changed(struct daemon *d)
+{
+	struct client	*c, *next;
+
+	for (c = clients; c != NULL; c = next) {
+		next = c->next;
+		if (c->wait_level < 0)
+			continue;
+		if (d->m.current >= c->wait_level)
+			control_reply(d, c, "ok level %d", d->m.current);
+		else if (d->m.shutting_down)
+			control_reply(d, c, "error stackd is shutting down");
+	}
+}
+
+void
+control_fini(struct daemon *d)
+{
+	while (clients != NULL)
+		control_close(d, clients);
+	if (control_fd != -1) {
+		ev_io_stop(d->loop, &control_io);
+		close(control_fd);
+		control_fd = -1;
+	}
+	if (d->control_path[0] != '\0' && unlink(d->control_path) == -1 &&
+	    errno != ENOENT)
+		log_errno("control: unlink %s", d->control_path);
+	d->control_path[0] = '\0';
+}

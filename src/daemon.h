@@ -1,0 +1,71 @@
+/*
+ * daemon.h -- the running stackd: one event loop, one configuration, one
+ * state machine, and the modules that turn the machine's actions into
+ * system calls.  There is exactly one struct daemon per process.
+ */
+#ifndef STACKD_DAEMON_H
+#define STACKD_DAEMON_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "machine.h"
+
+struct daemon {
+	struct ev_loop		*loop;
+	struct stack_conf	*cfg;
+	struct machine		 m;
+	ev_timer		 tick;		/* the machine's next deadline */
+	ev_signal		 sig_term, sig_int, sig_hup, sig_chld;
+	bool			 stopping;	/* ACT_EXIT seen: finishing */
+	int			 exit_code;
+	ev_timer		 orphan_timer;	/* shutdown: TERM, then KILL */
+	int			 orphan_phase;	/* 0 none, 1 TERM sent, 2 KILL */
+	char			 control_path[108];
+};
+
+extern struct daemon	*daemon_self;
+
+msec_t	 now_msec(void);
+/* Carry out every pending action of the machine, then re-arm its timer. */
+void	 daemon_run(struct daemon *);
+/* The machine's state changed in a way listeners care about. */
+void	 daemon_changed(struct daemon *);
+
+/* reap.c */
+void	 reap_init(void);
+void	 reap_children(struct daemon *);
+int	 reap_signal_orphans(int sig);
+bool	 reap_none_left(void);
+
+/* probe.c */
+void	 probe_start(struct daemon *, int level, int proc);
+void	 probe_cancel(struct daemon *, int level, int proc);
+bool	 probe_reaped(struct daemon *, pid_t, int status);
+void	 probe_cancel_all(struct daemon *);
+
+/* hook.c */
+void	 hook_run(struct daemon *, int level, enum hook_event);
+bool	 hook_reaped(struct daemon *, pid_t, int status);
+int	 hook_running(void);
+void	 hook_kill_all(struct daemon *);
+
+/* relay.c: log a child's output line by line, with a prefix. */
+int	 relay_open(struct daemon *, const char *prefix, int *write_fd);
+void	 relay_close_all(struct daemon *);
+
+/* notify.c */
+void	 notify_init(struct daemon *);
+void	 notify_status(struct daemon *, const char *);
+void	 notify_ready(struct daemon *);
+void	 notify_stopping(struct daemon *);
+void	 notify_fini(struct daemon *);
+
+/* control.c */
+int	 control_init(struct daemon *);
+void	 control_changed(struct daemon *);
+void	 control_fini(struct daemon *);
+
+#endif

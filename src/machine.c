@@ -1,0 +1,696 @@
+/*
+ * machine.c -- the level state machine's entry points, its timers, the
+ * step that moves the stack towards its target, and the alarm.
+ *
+ * Every entry point ends in machine_step(), which looks at the whole stack
+ * and takes at most one transition: abort a climb that is above the limit,
+ * wait while a level is climbing or stopping, stop the top level when it is
+ * above the limit (rewind, descend, shutdown all walk down this way, one
+ * level at a time), or start the next climb when the backoff allows it.
+ * Because the step is recomputed from state after every event, there is
+ * no separate "rewinding" mode to get out of sync: a rewind is only a
+ * temporary cap below which the stack must fall before it climbs again.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/wait.h>
+
+#include "machine.h"
+#include "parse.h"
+
+static void	machine_alarm(struct machine *, msec_t now);
+
+int
+machine_init(struct machine *m, const struct stack_conf *cfg, uint64_t seed)
+{
+	int	i;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = cfg;
+	m->levels = calloc((size_t)cfg->nlevels + 1, sizeof(*m->levels));
+	m->procs = calloc((size_t)cfg->nprocs + 1, sizeof(*m->procs));
+	if (m->levels == NULL || m->procs == NULL)
+		goto fail;
+	for (i = 0; i < cfg->nlevels; i++) {
+		m->levels[i].state = LEVEL_DOWN;
+		m->levels[i].probe = PROBE_NONE;
+		if (intensity_init(&m->levels[i].intensity,
+		    cfg->levels[i].intensity) == -1)
+			goto fail;
+	}
+	for (i = 0; i < cfg->nprocs; i++) {
+		m->procs[i].state = PS_STOPPED;
+		m->procs[i].kill_at = MSEC_NEVER;
+		m->procs[i].ready_at = MSEC_NEVER;
+		if (intensity_init(&m->procs[i].restarts,
+		    cfg->levels[cfg->procs[i].level].intensity) == -1)
+			goto fail;
+	}
+	m->target = cfg->target;
+	m->cap = CAP_NONE;
+	m->backoff = cfg->retry_min;
+	m->stable_at = MSEC_NEVER;
+	m->below_since = MSEC_NEVER;
+	m->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
+	return 0;
+fail:
+	machine_free(m);
+	return -1;
+}
+
+void
+machine_free(struct machine *m)
+{
+	int	i;
+
+	if (m->cfg == NULL)
+		return;
+	for (i = 0; m->levels && i < m->cfg->nlevels; i++)
+		intensity_free(&m->levels[i].intensity);
+	for (i = 0; m->procs && i < m->cfg->nprocs; i++)
+		intensity_free(&m->procs[i].restarts);
+	free(m->levels);
+	free(m->procs);
+	free(m->actions);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * The action FIFO.  A failed allocation drops the action after logging
+ * nothing: there is no way to report it without allocating, and the next
+ * timer tick re-derives most state anyway.
+ */
+static struct action *
+machine_push(struct machine *m)
+{
+	struct action	*a;
+	size_t		 ncap;
+
+	if (m->actions_head > 0 && m->actions_head == m->nactions)
+		m->actions_head = m->nactions = 0;
+	if (m->nactions == m->actions_cap) {
+		ncap = m->actions_cap ? m->actions_cap * 2 : 16;
+		a = realloc(m->actions, ncap * sizeof(*a));
+		if (a == NULL)
+			return NULL;
+		m->actions = a;
+		m->actions_cap = ncap;
+	}
+	a = &m->actions[m->nactions++];
+	memset(a, 0, sizeof(*a));
+	return a;
+}
+
+/* Returns the new action for the caller to fill in further; when memory
+ * is short, a scratch action that is never delivered. */
+struct action *
+machine_emit(struct machine *m, enum act_kind kind, int level, int proc)
+{
+	static struct action	 dropped;
+	struct action		*a;
+
+	if ((a = machine_push(m)) == NULL)
+		a = &dropped;
+	a->kind = kind;
+	a->level = level;
+	a->proc = proc;
+	return a;
+}
+
+void
+machine_log(struct machine *m, int prio, const char *fmt, ...)
+{
+	struct action	*a;
+	va_list		 ap;
+
+	if ((a = machine_push(m)) == NULL)
+		return;
+	a->kind = ACT_LOG;
+	a->level = a->proc = -1;
+	a->prio = prio;
+	va_start(ap, fmt);
+	vsnprintf(a->text, sizeof(a->text), fmt, ap);
+	va_end(ap);
+}
+
+void
+machine_status_changed(struct machine *m)
+{
+	machine_emit(m, ACT_STATUS, -1, -1);
+}
+
+bool
+machine_next_action(struct machine *m, struct action *out)
+{
+	if (m->actions_head == m->nactions)
+		return false;
+	*out = m->actions[m->actions_head++];
+	return true;
+}
+
+/*
+ * A level or an up stack has failed: remember why, count it, back off, and
+ * (for an up level) cap the stack below it so machine_step rewinds top-down.
+ */
+void
+machine_fail(struct machine *m, int lvl, msec_t now, const char *fmt, ...)
+{
+	struct level_rt	*l = &m->levels[lvl];
+	va_list		 ap;
+	char		 why[ACT_TEXTMAX - 40];
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(m->last_failure, sizeof(m->last_failure), "%s: %s",
+	    m->cfg->levels[lvl].name, why);
+	l->failures_total++;
+	climb_backoff(m, now);
+	if (l->state == LEVEL_CLIMBING) {
+		machine_log(m, LOG_WARNING, "level %d (%s) climb failed: %s",
+		    lvl + 1, m->cfg->levels[lvl].name, why);
+		climb_failed(m, lvl, now);
+	} else {
+		machine_log(m, LOG_ERR, "level %d (%s) failed: %s; rewinding "
+		    "to level %d", lvl + 1, m->cfg->levels[lvl].name, why, lvl);
+		l->failed = true;
+		if (m->cap > lvl)
+			m->cap = lvl;
+	}
+	machine_status_changed(m);
+}
+
+bool
+machine_busy(const struct machine *m, int *level)
+{
+	int	i;
+
+	for (i = 0; i < m->cfg->nlevels; i++) {
+		if (m->levels[i].state == LEVEL_CLIMBING ||
+		    m->levels[i].state == LEVEL_STOPPING) {
+			if (level)
+				*level = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+machine_limit(const struct machine *m)
+{
+	if (m->shutting_down)
+		return 0;
+	return m->target < m->cap ? m->target : m->cap;
+}
+
+/* One transition at most; machine_step repeats it until nothing moves. */
+static void
+machine_step_once(struct machine *m, msec_t now)
+{
+	int	i, limit = machine_limit(m);
+
+	if (!m->started)
+		return;
+	/* A climb above the limit (target lowered, rewind, shutdown) is
+	 * abandoned without counting as a failure. */
+	for (i = m->cfg->nlevels - 1; i >= limit; i--)
+		if (m->levels[i].state == LEVEL_CLIMBING)
+			rewind_level_stop(m, i, now);
+	if (machine_busy(m, NULL))
+		goto out;
+	if (m->current > limit) {
+		rewind_level_stop(m, m->current - 1, now);
+		goto out;
+	}
+	if (m->cap != CAP_NONE && m->current <= m->cap)
+		m->cap = CAP_NONE;
+	if (m->shutting_down) {
+		if (!m->exit_sent) {
+			m->exit_sent = true;
+			machine_log(m, LOG_INFO, "all levels stopped");
+			machine_emit(m, ACT_EXIT, -1, -1)->code = m->exit_code;
+		}
+		goto out;
+	}
+	if (m->current < m->target && now >= m->retry_at)
+		climb_start(m, m->current, now);
+out:
+	machine_alarm(m, now);
+}
+
+void
+machine_step(struct machine *m, msec_t now)
+{
+	unsigned	gen;
+
+	do {
+		gen = m->gen;
+		machine_step_once(m, now);
+	} while (gen != m->gen);
+}
+
+void
+machine_start(struct machine *m, msec_t now)
+{
+	m->started = true;
+	m->retry_at = now;
+	machine_log(m, LOG_INFO, "stack %s: %d level%s, %d process%s, "
+	    "target %d", m->cfg->name, m->cfg->nlevels,
+	    m->cfg->nlevels == 1 ? "" : "s", m->cfg->nprocs,
+	    m->cfg->nprocs == 1 ? "" : "es", m->target);
+	machine_status_changed(m);
+	machine_step(m, now);
+}
+
+/* Everything that is due at or before now, in a fixed order. */
+void
+machine_tick(struct machine *m, msec_t now)
+{
+	const struct stack_conf	*cfg = m->cfg;
+	struct level_rt		*l;
+	struct proc_rt		*p;
+	int			 i;
+
+	for (i = 0; i < cfg->nprocs; i++) {
+		p = &m->procs[i];
+		if (p->state == PS_STOPPING && now >= p->kill_at) {
+			machine_log(m, LOG_WARNING, "process %s did not stop "
+			    "within %lldms, sending SIGKILL",
+			    cfg->procs[i].name,
+			    (long long)cfg->procs[i].stop_timeout);
+			p->kill_at = MSEC_NEVER;
+			machine_emit(m, ACT_SIGNAL, cfg->procs[i].level,
+			    i)->sig = SIGKILL;
+		}
+		if (p->state == PS_STARTING && now >= p->ready_at) {
+			p->ready_at = MSEC_NEVER;
+			machine_proc_ready(m, i, now);
+		}
+		if (p->state == PS_STARTING &&
+		    cfg->procs[i].ready == READY_PROBE && !p->probing &&
+		    now >= p->probe_next) {
+			p->probing = true;
+			machine_emit(m, ACT_PROBE, cfg->procs[i].level, i);
+		}
+	}
+	for (i = 0; i < cfg->nlevels; i++) {
+		l = &m->levels[i];
+		if (l->state == LEVEL_CLIMBING && now >= l->climb_deadline) {
+			machine_fail(m, i, now, "not ready within "
+			    "ready_timeout (%lldms)",
+			    (long long)cfg->levels[i].ready_timeout);
+			continue;
+		}
+		if ((l->state == LEVEL_CLIMBING || (l->state == LEVEL_UP &&
+		    !l->failed)) && cfg->levels[i].nprobes > 0 &&
+		    !l->probing && now >= l->probe_next) {
+			l->probing = true;
+			machine_emit(m, ACT_PROBE, i, -1);
+		}
+	}
+	if (now >= m->stable_at) {
+		m->stable_at = MSEC_NEVER;
+		m->backoff = cfg->retry_min;
+	}
+	machine_step(m, now);
+}
+
+static msec_t
+min_deadline(msec_t a, msec_t b)
+{
+	return a < b ? a : b;
+}
+
+msec_t
+machine_next_deadline(const struct machine *m)
+{
+	const struct stack_conf	*cfg = m->cfg;
+	const struct level_rt	*l;
+	const struct proc_rt	*p;
+	msec_t			 d = MSEC_NEVER;
+	int			 i;
+
+	if (!m->started)
+		return MSEC_NEVER;
+	for (i = 0; i < cfg->nprocs; i++) {
+		p = &m->procs[i];
+		if (p->state == PS_STOPPING)
+			d = min_deadline(d, p->kill_at);
+		if (p->state == PS_STARTING) {
+			d = min_deadline(d, p->ready_at);
+			if (cfg->procs[i].ready == READY_PROBE && !p->probing)
+				d = min_deadline(d, p->probe_next);
+		}
+	}
+	for (i = 0; i < cfg->nlevels; i++) {
+		l = &m->levels[i];
+		if (l->state == LEVEL_CLIMBING)
+			d = min_deadline(d, l->climb_deadline);
+		if ((l->state == LEVEL_CLIMBING || (l->state == LEVEL_UP &&
+		    !l->failed)) && cfg->levels[i].nprobes > 0 && !l->probing)
+			d = min_deadline(d, l->probe_next);
+	}
+	d = min_deadline(d, m->stable_at);
+	if (!m->shutting_down && !machine_busy(m, NULL) &&
+	    m->current < m->target && m->current < m->cap)
+		d = min_deadline(d, m->retry_at);
+	if (!m->alarm && m->below_since != MSEC_NEVER &&
+	    m->cfg->alarm_after > 0)
+		d = min_deadline(d, m->below_since + m->cfg->alarm_after);
+	return d;
+}
+
+void
+machine_proc_spawned(struct machine *m, int i, pid_t pid, bool exec_ok,
+    msec_t now)
+{
+	struct proc_rt	*p = &m->procs[i];
+
+	p->pid = pid;
+	/* Stopped before the spawn was carried out: the stop signal queued
+	 * behind the spawn will find this pid. */
+	if (p->state == PS_STOPPING) {
+		p->started_at = now;
+		return;
+	}
+	p->state = PS_STARTING;
+	p->started_at = now;
+	p->ready_at = MSEC_NEVER;
+	p->kill_at = MSEC_NEVER;
+	p->probing = false;
+	p->status_text[0] = '\0';
+	if (exec_ok)
+		climb_proc_spawned(m, i, now);
+	machine_step(m, now);
+}
+
+void
+machine_proc_ready(struct machine *m, int i, msec_t now)
+{
+	climb_proc_ready(m, i, now);
+	machine_step(m, now);
+}
+
+void
+machine_proc_exited(struct machine *m, int i, int wstatus, msec_t now)
+{
+	struct proc_rt	*p = &m->procs[i];
+
+	p->pid = 0;
+	p->last_status = wstatus;
+	p->exited_once = true;
+	p->ready_at = MSEC_NEVER;
+	if (p->probing) {
+		p->probing = false;
+		machine_emit(m, ACT_PROBE_CANCEL, m->cfg->procs[i].level, i);
+	}
+	restart_proc_exited(m, i, now);
+	machine_step(m, now);
+}
+
+void
+machine_probe_done(struct machine *m, int lvl, int i, bool ok,
+    msec_t duration, msec_t now)
+{
+	const struct level_conf	*lc = &m->cfg->levels[lvl];
+	struct level_rt		*l = &m->levels[lvl];
+	struct proc_rt		*p;
+
+	if (i >= 0) {
+		p = &m->procs[i];
+		if (!p->probing)
+			return;
+		p->probing = false;
+		p->probe_next = now + lc->probe_interval;
+		if (ok && p->state == PS_STARTING)
+			climb_proc_ready(m, i, now);
+		machine_step(m, now);
+		return;
+	}
+	if (!l->probing)
+		return;
+	l->probing = false;
+	l->probe_next = now + lc->probe_interval;
+	l->probe_duration = duration;
+	l->probe = ok ? PROBE_OK : PROBE_FAILED;
+	if (l->state == LEVEL_CLIMBING) {
+		if (ok)
+			l->probes_passed = true;
+		climb_check_ready(m, lvl, now);
+	} else if (l->state == LEVEL_UP && !l->failed) {
+		if (ok)
+			l->probe_failures = 0;
+		else if (++l->probe_failures >= lc->failure_threshold)
+			machine_fail(m, lvl, now, "probe failed %d times in a "
+			    "row", l->probe_failures);
+		else
+			machine_log(m, LOG_WARNING, "level %d (%s) probe "
+			    "failed (%d of %d)", lvl + 1, lc->name,
+			    l->probe_failures, lc->failure_threshold);
+	}
+	machine_step(m, now);
+}
+
+int
+machine_set_target(struct machine *m, int target, msec_t now)
+{
+	if (target < 0 || target > m->cfg->nlevels || m->shutting_down)
+		return -1;
+	if (target != m->target)
+		machine_log(m, LOG_INFO, "target changed from %d to %d",
+		    m->target, target);
+	/* An operator asking for more gets an attempt now, not after the
+	 * backoff; the backoff itself is kept for later failures. */
+	if (target > m->current)
+		m->retry_at = now;
+	m->target = target;
+	machine_status_changed(m);
+	machine_step(m, now);
+	return 0;
+}
+
+void
+machine_shutdown(struct machine *m, msec_t now)
+{
+	if (m->shutting_down) {
+		if (!m->hurry) {
+			machine_log(m, LOG_WARNING, "second shutdown request: "
+			    "skipping grace periods");
+			m->hurry = true;
+			rewind_hurry(m, now);
+		}
+		return;
+	}
+	machine_log(m, LOG_INFO, "shutting down from level %d", m->current);
+	m->shutting_down = true;
+	machine_status_changed(m);
+	machine_step(m, now);
+}
+
+/* Give up after give_up_after consecutive failed climbs: stop and exit 3. */
+void
+machine_give_up(struct machine *m, msec_t now)
+{
+	machine_log(m, LOG_ERR, "giving up after %d failed climb attempts",
+	    m->failed_climbs);
+	m->exit_code = 3;
+	m->shutting_down = true;
+	machine_status_changed(m);
+}
+
+/*
+ * Below target for alarm_after raises the alarm; reaching the target
+ * clears it.  Shutting down or descending is never "below target".
+ */
+static void
+machine_alarm(struct machine *m, msec_t now)
+{
+	const struct stack_conf	*cfg = m->cfg;
+	bool			 below;
+	int			 lvl;
+
+	below = !m->shutting_down && m->current < m->target;
+	if (!below) {
+		m->below_since = MSEC_NEVER;
+		if (m->alarm) {
+			m->alarm = false;
+			machine_log(m, LOG_NOTICE, "alarm cleared: level %d "
+			    "reached", m->current);
+			machine_emit(m, ACT_HOOK, m->current > 0 ?
+			    m->current - 1 : 0, -1)->hook = HOOK_ALARM_CLEARED;
+			machine_status_changed(m);
+		}
+	} else if (m->below_since == MSEC_NEVER)
+		m->below_since = now;
+	if (!m->ready_sent && m->current >= cfg->ready_level &&
+	    !m->shutting_down) {
+		m->ready_sent = true;
+		machine_emit(m, ACT_READY, -1, -1);
+	}
+	if (!below || m->alarm || cfg->alarm_after == 0 ||
+	    now < m->below_since + cfg->alarm_after)
+		return;
+	m->alarm = true;
+	lvl = m->current < cfg->nlevels ? m->current : cfg->nlevels - 1;
+	machine_log(m, LOG_ERR, "alarm: below target level %d (%s) for "
+	    "%lldms; at level %d%s%s", m->target,
+	    cfg->levels[m->target - 1].name,
+	    (long long)(now - m->below_since), m->current,
+	    m->last_failure[0] ? "; last failure: " : "", m->last_failure);
+	machine_emit(m, ACT_HOOK, lvl, -1)->hook = HOOK_ALARM;
+	machine_status_changed(m);
+}
+
+int
+machine_proc_by_pid(const struct machine *m, pid_t pid)
+{
+	int	i;
+
+	if (pid <= 0)
+		return -1;
+	for (i = 0; i < m->cfg->nprocs; i++)
+		if (m->procs[i].pid == pid)
+			return i;
+	return -1;
+}
+
+const char *
+machine_state_name(const struct machine *m, msec_t now)
+{
+	int	lvl;
+
+	if (m->shutting_down)
+		return "stopping";
+	if (machine_busy(m, &lvl)) {
+		if (m->levels[lvl].state == LEVEL_CLIMBING)
+			return "climbing";
+		if (lvl >= m->current)
+			return "retrying";
+		return m->cap != CAP_NONE ? "rewinding" : "descending";
+	}
+	if (m->current < m->target)
+		return "retrying";
+	if (m->current > m->target)
+		return "descending";
+	return "up";
+}
+
+/* What a climbing level still waits for, for STATUS= and status. */
+static void
+machine_waiting_for(const struct machine *m, int lvl, char *buf, size_t len)
+{
+	const struct stack_conf	*cfg = m->cfg;
+	int			 i;
+
+	for (i = 0; i < cfg->nprocs; i++) {
+		if (cfg->procs[i].level != lvl)
+			continue;
+		if (m->procs[i].state == PS_STARTING) {
+			snprintf(buf, len, "waiting for %s", cfg->procs[i].name);
+			return;
+		}
+	}
+	if (!m->levels[lvl].probes_passed) {
+		snprintf(buf, len, "waiting for probe");
+		return;
+	}
+	snprintf(buf, len, "finishing");
+}
+
+void
+machine_status_text(const struct machine *m, msec_t now, char *buf,
+    size_t len)
+{
+	const struct stack_conf	*cfg = m->cfg;
+	char			 what[96];
+	int			 lvl, n;
+
+	if (m->current > 0)
+		n = snprintf(buf, len, "%slevel %d/%d (%s) up", m->alarm ?
+		    "ALARM: " : "", m->current, cfg->nlevels,
+		    cfg->levels[m->current - 1].name);
+	else
+		n = snprintf(buf, len, "%slevel 0/%d", m->alarm ? "ALARM: " :
+		    "", cfg->nlevels);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	buf += n;
+	len -= (size_t)n;
+	if (m->shutting_down) {
+		snprintf(buf, len, "; stopping");
+	} else if (machine_busy(m, &lvl) &&
+	    m->levels[lvl].state == LEVEL_CLIMBING) {
+		machine_waiting_for(m, lvl, what, sizeof(what));
+		snprintf(buf, len, "; climbing to %s: %s",
+		    cfg->levels[lvl].name, what);
+	} else if (machine_busy(m, &lvl)) {
+		snprintf(buf, len, "; stopping %s", cfg->levels[lvl].name);
+	} else if (m->current < m->target) {
+		snprintf(buf, len, "; next climb to %s in %llds%s%s",
+		    cfg->levels[m->current].name, (long long)(m->retry_at >
+		    now ? (m->retry_at - now + 999) / 1000 : 0),
+		    m->last_failure[0] ? "; last failure: " : "",
+		    m->last_failure);
+	}
+}
+
+const char *
+level_state_name(enum level_state s)
+{
+	switch (s) {
+	case LEVEL_DOWN:	return "down";
+	case LEVEL_CLIMBING:	return "climbing";
+	case LEVEL_UP:		return "up";
+	case LEVEL_STOPPING:	return "stopping";
+	}
+	return "?";
+}
+
+const char *
+proc_state_name(enum proc_state s)
+{
+	switch (s) {
+	case PS_STOPPED:	return "stopped";
+	case PS_STARTING:	return "starting";
+	case PS_RUNNING:	return "running";
+	case PS_STOPPING:	return "stopping";
+	case PS_DONE:		return "done";
+	case PS_EXITED:		return "exited";
+	}
+	return "?";
+}
+
+const char *
+probe_state_name(enum probe_state s)
+{
+	switch (s) {
+	case PROBE_NONE:	return "none";
+	case PROBE_PENDING:	return "pending";
+	case PROBE_OK:		return "ok";
+	case PROBE_FAILED:	return "failed";
+	}
+	return "?";
+}
+
+void
+exit_text(int st, char *buf, size_t len)
+{
+	const char	*name;
+
+	if (WIFEXITED(st)) {
+		snprintf(buf, len, "exited %d", WEXITSTATUS(st));
+	} else if (WIFSIGNALED(st)) {
+		name = signal_name(WTERMSIG(st));
+		if (*name)
+			snprintf(buf, len, "killed by SIG%s", name);
+		else
+			snprintf(buf, len, "killed by signal %d",
+			    WTERMSIG(st));
+	} else
+		snprintf(buf, len, "status 0x%x", st);
+}

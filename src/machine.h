@@ -1,0 +1,194 @@
+/*
+ * machine.h -- the level state machine of a stack, free of I/O.
+ *
+ * Events and the time go in (machine_start, machine_proc_spawned,
+ * machine_proc_exited, machine_probe_done, machine_tick, ...), actions come
+ * out (machine_next_action): spawn this process, send that signal, run these
+ * probes, run a hook, log a line, tell systemd, exit.  The daemon (stackd.c)
+ * turns real events into these calls and actions into system calls; the
+ * unit tests drive the same calls with a fake clock.  The machine never
+ * reads a clock, never sleeps and never blocks; machine_next_deadline says
+ * when it next wants machine_tick, or MSEC_NEVER when idle.
+ *
+ * The code is split by concern, all on this one struct:
+ *   machine.c   entry points, timers, stepping towards the target, alarm
+ *   climb.c     climbing one level: start, readiness, success, failure,
+ *               backoff
+ *   rewind.c    stopping a level (and a process): rewind, descend,
+ *               shutdown
+ *   restart.c   a process exit while its level is up: restart types,
+ *               strategies, intensity
+ */
+#ifndef STACKD_MACHINE_H
+#define STACKD_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "intensity.h"
+
+enum level_state { LEVEL_DOWN, LEVEL_CLIMBING, LEVEL_UP, LEVEL_STOPPING };
+enum proc_state {
+	PS_STOPPED,	/* not running, nothing expected */
+	PS_STARTING,	/* spawned, not ready yet */
+	PS_RUNNING,	/* ready longrun */
+	PS_STOPPING,	/* stop signal sent, waiting for the exit */
+	PS_DONE,	/* oneshot exited 0 */
+	PS_EXITED	/* exited on its own and not restarted */
+};
+enum probe_state { PROBE_NONE, PROBE_PENDING, PROBE_OK, PROBE_FAILED };
+enum hook_event { HOOK_UP, HOOK_DOWN, HOOK_ALARM, HOOK_ALARM_CLEARED };
+
+enum act_kind {
+	ACT_SPAWN,		/* proc: start it, then machine_proc_spawned */
+	ACT_SIGNAL,		/* proc, sig: signal its process group */
+	ACT_PROBE,		/* level, proc (-1: the level's probes) */
+	ACT_PROBE_CANCEL,	/* level, proc: kill it, report nothing */
+	ACT_HOOK,		/* level (-1: stack), hook */
+	ACT_LOG,		/* prio (syslog), text */
+	ACT_STATUS,		/* state changed: tell systemd and listeners */
+	ACT_READY,		/* ready_level reached for the first time */
+	ACT_EXIT		/* code: everything is down, exit */
+};
+
+#define ACT_TEXTMAX	256
+
+struct action {
+	enum act_kind	 kind;
+	int		 level;		/* 0-based index, or -1 */
+	int		 proc;		/* index into cfg->procs, or -1 */
+	int		 sig;
+	enum hook_event	 hook;
+	int		 prio;
+	int		 code;
+	char		 text[ACT_TEXTMAX];
+};
+
+struct proc_rt {
+	enum proc_state	 state;
+	pid_t		 pid;		/* 0 when not running */
+	msec_t		 started_at;
+	msec_t		 ready_at;	/* ready_delay deadline */
+	msec_t		 kill_at;	/* SIGKILL deadline while stopping */
+	msec_t		 probe_next;	/* ready = probe */
+	bool		 probing;
+	bool		 restart_pending; /* respawn once its group is down */
+	bool		 exited_once;
+	int		 last_status;	/* wait status of the last exit */
+	struct window	 restarts;	/* for display: restarts in window */
+	uint64_t	 restarts_total;
+	char		 status_text[128];	/* STATUS= from the child */
+};
+
+struct level_rt {
+	enum level_state state;
+	msec_t		 since;
+	msec_t		 climb_deadline;
+	bool		 probes_passed;	/* latched while climbing */
+	bool		 probing;
+	bool		 failed;	/* failed while up, waiting for rewind */
+	bool		 was_up;	/* on_down is due when it stops */
+	enum probe_state probe;
+	msec_t		 probe_next;
+	msec_t		 probe_duration;
+	int		 probe_failures; /* consecutive, while up */
+	struct window	 intensity;
+	uint64_t	 failures_total;
+	uint64_t	 climb_attempts_total;
+};
+
+#define CAP_NONE	INT32_MAX
+
+struct machine {
+	const struct stack_conf *cfg;
+	struct level_rt	*levels;	/* cfg->nlevels */
+	struct proc_rt	*procs;		/* cfg->nprocs */
+	int		 current;	/* levels 1..current are up */
+	int		 target;
+	int		 cap;		/* rewinding: stay at or below this */
+	unsigned	 gen;		/* bumped by every level transition */
+	bool		 started;
+	bool		 shutting_down;
+	bool		 hurry;		/* second shutdown: SIGKILL now */
+	bool		 exit_sent;
+	int		 exit_code;
+	msec_t		 retry_at;	/* earliest next climb attempt */
+	msec_t		 backoff;	/* current base delay */
+	msec_t		 stable_at;	/* backoff resets then */
+	int		 failed_climbs;	/* consecutive, for give_up_after */
+	msec_t		 below_since;	/* below target since, or NEVER */
+	bool		 alarm;
+	bool		 ready_sent;
+	char		 last_failure[ACT_TEXTMAX];
+	uint64_t	 rng;		/* xorshift state for jitter */
+	struct action	*actions;	/* FIFO of pending actions */
+	size_t		 nactions;
+	size_t		 actions_head;
+	size_t		 actions_cap;
+};
+
+/* Lifecycle. */
+int	 machine_init(struct machine *, const struct stack_conf *,
+	    uint64_t seed);
+void	 machine_free(struct machine *);
+
+/* Events in. */
+void	 machine_start(struct machine *, msec_t now);
+void	 machine_tick(struct machine *, msec_t now);
+void	 machine_proc_spawned(struct machine *, int proc, pid_t pid,
+	    bool exec_ok, msec_t now);
+void	 machine_proc_ready(struct machine *, int proc, msec_t now);
+void	 machine_proc_exited(struct machine *, int proc, int wstatus,
+	    msec_t now);
+void	 machine_probe_done(struct machine *, int level, int proc, bool ok,
+	    msec_t duration, msec_t now);
+int	 machine_set_target(struct machine *, int target, msec_t now);
+void	 machine_shutdown(struct machine *, msec_t now);
+
+/* Actions out, and when to call machine_tick next. */
+bool	 machine_next_action(struct machine *, struct action *);
+msec_t	 machine_next_deadline(const struct machine *);
+
+/* Queries, for status and tests. */
+int	 machine_proc_by_pid(const struct machine *, pid_t);
+bool	 machine_busy(const struct machine *, int *level);
+const char *machine_state_name(const struct machine *, msec_t now);
+void	 machine_status_text(const struct machine *, msec_t now, char *,
+	    size_t);
+const char *level_state_name(enum level_state);
+const char *proc_state_name(enum proc_state);
+const char *probe_state_name(enum probe_state);
+void	 exit_text(int wstatus, char *, size_t);
+
+/*
+ * Internal to machine.c, climb.c, rewind.c and restart.c.
+ */
+struct action *machine_emit(struct machine *, enum act_kind, int level,
+	    int proc);
+void	 machine_log(struct machine *, int prio, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 machine_status_changed(struct machine *);
+void	 machine_step(struct machine *, msec_t now);
+void	 machine_give_up(struct machine *, msec_t now);
+void	 machine_fail(struct machine *, int level, msec_t now,
+	    const char *, ...) __attribute__((format(printf, 4, 5)));
+
+void	 climb_start(struct machine *, int level, msec_t now);
+void	 climb_check_ready(struct machine *, int level, msec_t now);
+void	 climb_failed(struct machine *, int level, msec_t now);
+void	 climb_backoff(struct machine *, msec_t now);
+void	 climb_proc_spawned(struct machine *, int proc, msec_t now);
+void	 climb_proc_ready(struct machine *, int proc, msec_t now);
+
+void	 rewind_level_stop(struct machine *, int level, msec_t now);
+void	 rewind_proc_stop(struct machine *, int proc, msec_t now);
+void	 rewind_check_down(struct machine *, int level, msec_t now);
+void	 rewind_hurry(struct machine *, msec_t now);
+
+void	 restart_proc_exited(struct machine *, int proc, msec_t now);
+void	 restart_check_pending(struct machine *, int level, msec_t now);
+void	 restart_spawn(struct machine *, int proc, msec_t now);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * notify.c -- telling systemd (or anything listening on NOTIFY_SOCKET)
+ * what the stack is doing, through libsystemd's sd_notify.
+ *
+ * READY=1 means the stack reached ready_level, not merely that stackd
+ * started: a unit ordered After= this one waits for the real thing.
+ * STATUS= repeats the machine's one-line summary whenever it changes.
+ * The watchdog ping comes from the event loop itself at half the
+ * interval, so a wedged loop is what systemd notices; sd_watchdog_enabled
+ * honours WATCHDOG_PID, so a child that inherited the variables by mistake
+ * would not ping for us (and children never get them: spawn.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "log.h"
+
+static bool	notify_on;
+static char	notify_last[ACT_TEXTMAX];
+static ev_timer	notify_watchdog;
+
+static void
+notify_ping(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+void
+notify_init(struct daemon *d)
+{
+	uint64_t	usec = 0;
+
+	notify_on = getenv("NOTIFY_SOCKET") != NULL;
+	if (!notify_on)
+		return;
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+		ev_timer_init(&notify_watchdog, notify_ping,
+		    (double)usec / 2e6, (double)usec / 2e6);
+		ev_timer_start(d->loop, &notify_watchdog);
+		log_msg(LOG_INFO, "systemd watchdog: pinging every %llums",
+		    (unsigned long long)(usec / 2000));
+	}
+}
+
+void
+notify_status(struct daemon *d, const char *text)
+{
+	if (!notify_on || strcmp(text, notify_last) == 0)
+		return;
+	snprintf(notify_last, sizeof(notify_last), "%s", text);
+	if (sd_notifyf(0, "STATUS=%s", text) < 0)
+		log_msg(LOG_WARNING, "sd_notify STATUS failed");
+}
+
+void
+notify_ready(struct daemon *d)
+{
+	if (notify_on && sd_notify(0, "READY=1") < 0)
+		log_msg(LOG_WARNING, "sd_notify READY failed");
+}
+
+void
+notify_stopping(struct daemon *d)
+{
+	if (notify_on && sd_notify(0, "STOPPING=1") < 0)
+		log_msg(LOG_WARNING, "sd_notify STOPPING failed");
+}
+
+void
+notify_fini(struct daemon *d)
+{
+	if (notify_on)
+		ev_timer_stop(d->loop, &notify_watchdog);
+}

@@ -1,0 +1,177 @@
+/*
+ * restart.c -- what a process exit means, Erlang/OTP style.
+ *
+ * An exit we asked for (stopping) only moves a level or a strategy restart
+ * along.  An exit on its own depends on where the level is: while climbing,
+ * any longrun exit or oneshot failure fails the attempt (climb.c backs
+ * off); while up, the restart type decides whether to restart (permanent:
+ * always, transient: after an abnormal exit, temporary: never), the
+ * level's intensity window decides whether that is one restart too many
+ * (then the level fails and the stack rewinds), and the strategy decides
+ * who restarts with it: itself (one_for_one), every running process of the
+ * level (one_for_all), or itself and those declared after it
+ * (rest_for_one).  Siblings are stopped first and all are started again,
+ * in file order, once the last of them is down.  One such event counts
+ * once towards the intensity, however many processes it restarts.
+ */
+#include <stdio.h>
+#include <syslog.h>
+#include <sys/wait.h>
+
+#include "machine.h"
+
+static const char *
+strategy_name(enum strategy s)
+{
+	switch (s) {
+	case STRATEGY_ONE_FOR_ONE:	return "one_for_one";
+	case STRATEGY_ONE_FOR_ALL:	return "one_for_all";
+	case STRATEGY_REST_FOR_ONE:	return "rest_for_one";
+	}
+	return "?";
+}
+
+void
+restart_spawn(struct machine *m, int i, msec_t now)
+{
+	const struct proc_conf	*pc = &m->cfg->procs[i];
+	const struct level_conf	*lc = &m->cfg->levels[pc->level];
+	struct proc_rt		*p = &m->procs[i];
+
+	p->restarts_total++;
+	intensity_add(&p->restarts, now, lc->period, lc->intensity);
+	p->restart_pending = false;
+	p->state = PS_STARTING;
+	machine_log(m, LOG_INFO, "restarting process %s", pc->name);
+	machine_emit(m, ACT_SPAWN, pc->level, i);
+	machine_status_changed(m);
+}
+
+/* A strategy restart completes when its last stopping member is down. */
+void
+restart_check_pending(struct machine *m, int lvl, msec_t now)
+{
+	const struct stack_conf	*cfg = m->cfg;
+	int			 i;
+
+	if (m->levels[lvl].state != LEVEL_UP || m->levels[lvl].failed)
+		return;
+	for (i = 0; i < cfg->nprocs; i++)
+		if (cfg->procs[i].level == lvl && m->procs[i].restart_pending &&
+		    m->procs[i].state == PS_STOPPING)
+			return;
+	for (i = 0; i < cfg->nprocs; i++)
+		if (cfg->procs[i].level == lvl && m->procs[i].restart_pending)
+			restart_spawn(m, i, now);
+}
+
+static void
+restart_by_strategy(struct machine *m, int i, msec_t now)
+{
+	const struct stack_conf	*cfg = m->cfg;
+	int			 j, lvl = cfg->procs[i].level;
+	enum strategy		 st = cfg->levels[lvl].strategy;
+
+	if (st == STRATEGY_ONE_FOR_ONE) {
+		restart_spawn(m, i, now);
+		return;
+	}
+	machine_log(m, LOG_INFO, "%s: restarting the siblings of %s",
+	    strategy_name(st), cfg->procs[i].name);
+	m->procs[i].state = PS_STOPPED;
+	m->procs[i].restart_pending = true;
+	for (j = 0; j < cfg->nprocs; j++) {
+		if (j == i || cfg->procs[j].level != lvl ||
+		    cfg->procs[j].type != PROC_LONGRUN)
+			continue;
+		if (st == STRATEGY_REST_FOR_ONE && j < i)
+			continue;
+		if (m->procs[j].state == PS_STARTING ||
+		    m->procs[j].state == PS_RUNNING) {
+			m->procs[j].restart_pending = true;
+			rewind_proc_stop(m, j, now);
+		}
+	}
+	restart_check_pending(m, lvl, now);
+}
+
+/* A longrun of an up level exited on its own. */
+static void
+restart_up_exit(struct machine *m, int i, bool abnormal, msec_t now)
+{
+	const struct proc_conf	*pc = &m->cfg->procs[i];
+	const struct level_conf	*lc = &m->cfg->levels[pc->level];
+	struct level_rt		*l = &m->levels[pc->level];
+
+	if (pc->restart == RESTART_TEMPORARY ||
+	    (pc->restart == RESTART_TRANSIENT && !abnormal)) {
+		m->procs[i].state = PS_EXITED;
+		machine_log(m, LOG_INFO, "process %s not restarted (restart = "
+		    "%s)", pc->name, pc->restart == RESTART_TEMPORARY ?
+		    "temporary" : "transient");
+		machine_status_changed(m);
+		return;
+	}
+	if (intensity_add(&l->intensity, now, lc->period, lc->intensity)) {
+		m->procs[i].state = PS_EXITED;
+		machine_fail(m, pc->level, now, "more than %d restart%s in "
+		    "%lldms", lc->intensity, lc->intensity == 1 ? "" : "s",
+		    (long long)lc->period);
+		return;
+	}
+	restart_by_strategy(m, i, now);
+}
+
+void
+restart_proc_exited(struct machine *m, int i, msec_t now)
+{
+	const struct proc_conf	*pc = &m->cfg->procs[i];
+	struct proc_rt		*p = &m->procs[i];
+	struct level_rt		*l = &m->levels[pc->level];
+	enum proc_state		 was = p->state;
+	bool			 abnormal;
+	char			 how[64];
+
+	exit_text(p->last_status, how, sizeof(how));
+	abnormal = !WIFEXITED(p->last_status) ||
+	    WEXITSTATUS(p->last_status) != 0;
+	if (was == PS_STOPPING) {
+		p->state = PS_STOPPED;
+		p->kill_at = MSEC_NEVER;
+		machine_log(m, LOG_INFO, "process %s stopped (%s)", pc->name,
+		    how);
+		if (l->state == LEVEL_STOPPING)
+			rewind_check_down(m, pc->level, now);
+		else
+			restart_check_pending(m, pc->level, now);
+		machine_status_changed(m);
+		return;
+	}
+	if (was != PS_STARTING && was != PS_RUNNING)
+		return;
+	machine_log(m, abnormal ? LOG_WARNING : LOG_INFO, "process %s %s",
+	    pc->name, how);
+	machine_status_changed(m);
+	if (pc->type == PROC_ONESHOT) {
+		p->state = abnormal ? PS_EXITED : PS_DONE;
+		if (l->state == LEVEL_CLIMBING && abnormal)
+			machine_fail(m, pc->level, now, "oneshot %s %s",
+			    pc->name, how);
+		else if (l->state == LEVEL_CLIMBING)
+			climb_check_ready(m, pc->level, now);
+		return;
+	}
+	if (l->state == LEVEL_CLIMBING) {
+		p->state = PS_EXITED;
+		machine_fail(m, pc->level, now, "process %s %s while "
+		    "climbing", pc->name, how);
+		return;
+	}
+	if (l->state != LEVEL_UP || l->failed) {
+		p->state = PS_EXITED;
+		if (l->state == LEVEL_STOPPING)
+			rewind_check_down(m, pc->level, now);
+		return;
+	}
+	restart_up_exit(m, i, abnormal, now);
+}

@@ -1,0 +1,293 @@
+/*
+ * spawn.c -- fork and exec of every child stackd starts.
+ *
+ * The child becomes the leader of its own session and process group (so a
+ * stop signal reaches everything it forked, and a terminal's ^C reaches
+ * only stackd), asks the kernel to kill it if stackd dies, drops to the
+ * configured credentials and execs without a shell.  Everything that can
+ * fail (user lookups, allocations) happens in the parent before fork;
+ * after fork the child only makes system calls.  A close-on-exec pipe
+ * tells the parent whether exec succeeded: EOF means it did, an errno
+ * means it did not, and the parent logs the step, the path and the reason.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spawn.h"
+
+extern char	**environ;
+
+enum spawn_step { STEP_SETUP, STEP_CHDIR, STEP_CREDS, STEP_EXEC };
+
+struct spawn_err {
+	int	step;
+	int	err;
+};
+
+static bool
+env_is_ours(const char *kv)
+{
+	static const char *const	 drop[] = { "NOTIFY_SOCKET=",
+	    "WATCHDOG_", "LISTEN_", "STACKD_", NULL };
+	int				 i;
+
+	for (i = 0; drop[i] != NULL; i++)
+		if (strncmp(kv, drop[i], strlen(drop[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Does env= (or a later entry) override this KEY=? */
+static bool
+env_overridden(const struct proc_conf *pc, const char *kv)
+{
+	size_t	klen = strcspn(kv, "=");
+	int	i;
+
+	for (i = 0; pc != NULL && i < pc->nenv; i++)
+		if (strncmp(pc->env[i], kv, klen) == 0 &&
+		    pc->env[i][klen] == '=')
+			return true;
+	return false;
+}
+
+static bool
+env_overridden_after(const struct proc_conf *pc, int i)
+{
+	size_t	klen = strcspn(pc->env[i], "=");
+	int	j;
+
+	for (j = i + 1; j < pc->nenv; j++)
+		if (strncmp(pc->env[j], pc->env[i], klen + 1) == 0)
+			return true;
+	return false;
+}
+
+static int
+env_add(char **env, int n, const char *k, const char *v)
+{
+	char	*s;
+
+	if (v == NULL)
+		return n;
+	if (asprintf(&s, "%s=%s", k, v) == -1)
+		return -1;
+	env[n] = s;
+	return n + 1;
+}
+
+char **
+spawn_env(const struct stack_conf *cfg, const char *level, const char *proc,
+    const char *event, const struct proc_conf *pc)
+{
+	char	**env;
+	size_t	  max = 8;
+	int	  i, n = 0;
+
+	for (i = 0; environ[i] != NULL; i++)
+		max++;
+	if (pc != NULL)
+		max += (size_t)pc->nenv;
+	if ((env = calloc(max, sizeof(*env))) == NULL)
+		return NULL;
+	for (i = 0; environ[i] != NULL; i++) {
+		if (env_is_ours(environ[i]) || env_overridden(pc, environ[i]))
+			continue;
+		if (pc != NULL && pc->has_user &&
+		    (strncmp(environ[i], "HOME=", 5) == 0 ||
+		    strncmp(environ[i], "USER=", 5) == 0 ||
+		    strncmp(environ[i], "LOGNAME=", 8) == 0))
+			continue;
+		if ((env[n] = strdup(environ[i])) == NULL)
+			goto fail;
+		n++;
+	}
+	if ((n = env_add(env, n, "STACKD_STACK", cfg->name)) == -1 ||
+	    (n = env_add(env, n, "STACKD_LEVEL", level)) == -1 ||
+	    (n = env_add(env, n, "STACKD_PROCESS", proc)) == -1 ||
+	    (n = env_add(env, n, "STACKD_EVENT", event)) == -1)
+		goto fail;
+	if (pc != NULL && pc->has_user) {
+		if ((n = env_add(env, n, "HOME", pc->home)) == -1 ||
+		    (n = env_add(env, n, "USER", pc->user)) == -1 ||
+		    (n = env_add(env, n, "LOGNAME", pc->user)) == -1)
+			goto fail;
+	}
+	for (i = 0; pc != NULL && i < pc->nenv; i++) {
+		/* A later env= for the same key wins. */
+		if (env_overridden_after(pc, i))
+			continue;
+		if ((env[n] = strdup(pc->env[i])) == NULL)
+			goto fail;
+		n++;
+	}
+	return env;
+fail:
+	spawn_env_free(env);
+	return NULL;
+}
+
+void
+spawn_env_free(char **env)
+{
+	int	i;
+
+	for (i = 0; env != NULL && env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+int
+spawn_signal(pid_t pid, int sig)
+{
+	if (pid <= 0)
+		return -1;
+	if (kill(-pid, sig) == -1 && errno != ESRCH) {
+		log_errno("spawn_signal: kill -%d %ld", sig, (long)pid);
+		return -1;
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn))
+spawn_fail(int fd, int step)
+{
+	struct spawn_err	e = { step, errno };
+
+	/* Nothing useful can be done if the parent is gone. */
+	if (write(fd, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static void
+spawn_reset_signals(void)
+{
+	sigset_t	all;
+	int		sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+}
+
+static void
+spawn_stdio(const struct spawn_req *r, int errfd)
+{
+	int	null;
+
+	if ((null = open("/dev/null", O_RDWR)) == -1)
+		spawn_fail(errfd, STEP_SETUP);
+	if (dup2(null, STDIN_FILENO) == -1 ||
+	    (r->out_fd >= 0 && dup2(r->out_fd, STDOUT_FILENO) == -1) ||
+	    (r->err_fd >= 0 && dup2(r->err_fd, STDERR_FILENO) == -1))
+		spawn_fail(errfd, STEP_SETUP);
+	if (null > STDERR_FILENO)
+		close(null);
+}
+
+static void
+spawn_creds(const struct proc_conf *pc, int errfd)
+{
+	if (pc->has_umask)
+		umask(pc->umask);
+	if (pc->workdir != NULL && chdir(pc->workdir) == -1)
+		spawn_fail(errfd, STEP_CHDIR);
+	if (pc->has_user) {
+		if (setgroups((size_t)pc->ngroups, pc->groups) == -1)
+			spawn_fail(errfd, STEP_CREDS);
+	} else if (pc->has_group && getuid() == 0 &&
+	    setgroups(0, NULL) == -1)
+		spawn_fail(errfd, STEP_CREDS);
+	if (pc->has_group && setgid(pc->gid) == -1)
+		spawn_fail(errfd, STEP_CREDS);
+	if (pc->has_user && setuid(pc->uid) == -1)
+		spawn_fail(errfd, STEP_CREDS);
+}
+
+static void __attribute__((noreturn))
+spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
+{
+	spawn_reset_signals();
+	if (setsid() == -1)
+		spawn_fail(errfd, STEP_SETUP);
+	/* Die with stackd; if it is already gone, do not start at all. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		spawn_fail(errfd, STEP_SETUP);
+	spawn_stdio(r, errfd);
+	/* Descriptors stackd inherited must not leak into children. */
+	close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (r->pc != NULL)
+		spawn_creds(r->pc, errfd);
+	execvpe(r->argv[0], r->argv, r->env);
+	spawn_fail(errfd, STEP_EXEC);
+}
+
+static void
+spawn_report(const struct spawn_req *r, const struct spawn_err *e)
+{
+	const char	*why = strerror(e->err);
+
+	switch (e->step) {
+	case STEP_CHDIR:
+		log_msg(LOG_ERR, "%s: chdir %s: %s", r->what, r->pc->workdir,
+		    why);
+		break;
+	case STEP_CREDS:
+		log_msg(LOG_ERR, "%s: cannot switch to user/group: %s",
+		    r->what, why);
+		break;
+	case STEP_EXEC:
+		log_msg(LOG_ERR, "%s: exec %s: %s", r->what, r->argv[0], why);
+		break;
+	default:
+		log_msg(LOG_ERR, "%s: cannot set up the child: %s", r->what,
+		    why);
+		break;
+	}
+}
+
+pid_t
+spawn(const struct spawn_req *r, bool *exec_ok)
+{
+	struct spawn_err	e;
+	pid_t			pid, parent = getpid();
+	int			fds[2];
+	ssize_t			n;
+
+	*exec_ok = false;
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		log_errno("%s: pipe", r->what);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_errno("%s: fork", r->what);
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		spawn_child(r, parent, fds[1]);
+	}
+	close(fds[1]);
+	do
+		n = read(fds[0], &e, sizeof(e));
+	while (n == -1 && errno == EINTR);
+	close(fds[0]);
+	if (n == (ssize_t)sizeof(e))
+		spawn_report(r, &e);
+	else
+		*exec_ok = true;
+	return pid;
+}

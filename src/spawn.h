@@ -1,0 +1,36 @@
+/*
+ * spawn.h -- starting children: supervised processes, probes and hooks.
+ */
+#ifndef STACKD_SPAWN_H
+#define STACKD_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+struct spawn_req {
+	const char		 *what;		/* "process web", for logs */
+	char *const		 *argv;
+	char			**env;
+	const struct proc_conf	 *pc;		/* credentials etc., or NULL */
+	int			  out_fd;	/* -1: inherit stdout */
+	int			  err_fd;	/* -1: inherit stderr */
+};
+
+/*
+ * Fork and exec.  Returns the pid (the child leads its own session and
+ * process group) or -1 if no child could be created.  *exec_ok tells
+ * whether exec succeeded; when it did not, the reason has been logged and
+ * the child is exiting with status 127, to be reaped like any other.
+ */
+pid_t	 spawn(const struct spawn_req *, bool *exec_ok);
+/* The environment of a child: stackd's own less what belongs to stackd
+ * (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*), plus STACKD_*, plus env=. */
+char	**spawn_env(const struct stack_conf *, const char *level,
+	    const char *proc, const char *event, const struct proc_conf *);
+void	 spawn_env_free(char **);
+/* Signal a child's whole process group; never pid <= 0. */
+int	 spawn_signal(pid_t, int sig);
+
+#endif

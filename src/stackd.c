@@ -1,0 +1,414 @@
+/*
+ * stackd.c -- main, and the thin layer between the event loop and the
+ * state machine.
+ *
+ * Every real event (a signal, a reaped child, a probe result, a control
+ * request, the machine's own timer) becomes one call into machine.c;
+ * daemon_run() then carries out the actions the machine queued -- spawn,
+ * signal, probe, hook, log, notify -- and re-arms the single timer at the
+ * machine's next deadline.  With nothing scheduled there is no timer at
+ * all, so an idle stackd sleeps in epoll_wait and costs nothing.
+ *
+ * When the machine says "exit", stackd still finishes its duties before
+ * it returns: running on_down hooks complete, and any descendant left over
+ * (an orphan it never started) gets SIGTERM, then SIGKILL after the
+ * stack's stop_timeout.  stackd never exits while a child of its is alive.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "parse.h"
+#include "spawn.h"
+#include "status.h"
+
+#define DEFAULT_FILE	"stack.ini"
+#define SYSTEM_FILE	"/etc/stackd/stack.ini"
+
+struct daemon	*daemon_self;
+
+msec_t
+now_msec(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (msec_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* stdout/stderr of a supervised process, by its log = setting. */
+static int
+daemon_proc_output(struct daemon *d, const struct proc_conf *pc)
+{
+	int	fd = -1;
+
+	switch (pc->log) {
+	case LOGMODE_INHERIT:
+		return -1;
+	case LOGMODE_NULL:
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		break;
+	case LOGMODE_FILE:
+		fd = open(pc->log_path, O_WRONLY | O_CREAT | O_APPEND |
+		    O_CLOEXEC, 0640);
+		break;
+	case LOGMODE_JOURNAL:
+		fd = sd_journal_stream_fd(pc->name, LOG_INFO, 1);
+		if (fd < 0) {
+			errno = -fd;
+			fd = -1;
+		}
+		break;
+	}
+	if (fd == -1)
+		log_errno("process %s: log output, using stackd's", pc->name);
+	return fd;
+}
+
+static void
+daemon_spawn(struct daemon *d, int i)
+{
+	const struct proc_conf	*pc = &d->cfg->procs[i];
+	struct spawn_req	 req;
+	char			 what[96];
+	bool			 exec_ok = false;
+	pid_t			 pid = -1;
+	int			 out;
+
+	snprintf(what, sizeof(what), "process %s", pc->name);
+	memset(&req, 0, sizeof(req));
+	req.what = what;
+	req.argv = pc->command.argv;
+	req.pc = pc;
+	req.env = spawn_env(d->cfg, d->cfg->levels[pc->level].name, pc->name,
+	    NULL, pc);
+	out = daemon_proc_output(d, pc);
+	req.out_fd = req.err_fd = out;
+	if (req.env != NULL)
+		pid = spawn(&req, &exec_ok);
+	else
+		log_errno("%s: environment", what);
+	if (out != -1)
+		close(out);
+	spawn_env_free(req.env);
+	if (pid > 0) {
+		log_msg(LOG_INFO, "%s started, pid %ld", what, (long)pid);
+		machine_proc_spawned(&d->m, i, pid, exec_ok, now_msec());
+	} else {
+		/* No child at all: the same as one that failed at once. */
+		machine_proc_exited(&d->m, i, 127 << 8, now_msec());
+	}
+}
+
+static void
+daemon_signal(struct daemon *d, int i, int sig)
+{
+	pid_t	pid = d->m.procs[i].pid;
+
+	if (pid <= 0)
+		return;
+	spawn_signal(pid, sig);
+	/* A stopped process cannot act on TERM until it is continued. */
+	if (sig != SIGKILL && sig != SIGCONT)
+		spawn_signal(pid, SIGCONT);
+}
+
+static void	daemon_finish(struct daemon *);
+
+static void
+daemon_act(struct daemon *d, const struct action *a, bool *changed)
+{
+	char	text[ACT_TEXTMAX];
+
+	switch (a->kind) {
+	case ACT_SPAWN:
+		daemon_spawn(d, a->proc);
+		break;
+	case ACT_SIGNAL:
+		daemon_signal(d, a->proc, a->sig);
+		break;
+	case ACT_PROBE:
+		probe_start(d, a->level, a->proc);
+		break;
+	case ACT_PROBE_CANCEL:
+		probe_cancel(d, a->level, a->proc);
+		break;
+	case ACT_HOOK:
+		hook_run(d, a->level, a->hook);
+		break;
+	case ACT_LOG:
+		log_msg(a->prio, "%s", a->text);
+		break;
+	case ACT_STATUS:
+		*changed = true;
+		break;
+	case ACT_READY:
+		machine_status_text(&d->m, now_msec(), text, sizeof(text));
+		log_msg(LOG_NOTICE, "ready: %s", text);
+		notify_ready(d);
+		break;
+	case ACT_EXIT:
+		d->stopping = true;
+		d->exit_code = a->code;
+		break;
+	}
+}
+
+void
+daemon_run(struct daemon *d)
+{
+	struct action	a;
+	char		text[ACT_TEXTMAX];
+	bool		changed = false;
+	msec_t		now, deadline;
+
+	while (machine_next_action(&d->m, &a))
+		daemon_act(d, &a, &changed);
+	if (changed) {
+		now = now_msec();
+		machine_status_text(&d->m, now, text, sizeof(text));
+		notify_status(d, text);
+		control_changed(d);
+	}
+	ev_timer_stop(d->loop, &d->tick);
+	deadline = machine_next_deadline(&d->m);
+	if (deadline != MSEC_NEVER) {
+		now = now_msec();
+		ev_timer_set(&d->tick, deadline > now ?
+		    (double)(deadline - now) / 1000.0 : 0., 0.);
+		ev_timer_start(d->loop, &d->tick);
+	}
+	if (d->stopping)
+		daemon_finish(d);
+}
+
+static void
+daemon_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon	*d = daemon_self;
+
+	machine_tick(&d->m, now_msec());
+	daemon_run(d);
+}
+
+static void
+daemon_orphan_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon	*d = daemon_self;
+
+	/* Past the grace period: KILL whatever is left, and keep doing so
+	 * for processes reparented to us in the meantime. */
+	d->orphan_phase = 2;
+	reap_signal_orphans(SIGKILL);
+	ev_timer_set(&d->orphan_timer, 1., 0.);
+	ev_timer_start(loop, &d->orphan_timer);
+}
+
+/* The stack is down: finish hooks, clear out orphans, then leave. */
+static void
+daemon_finish(struct daemon *d)
+{
+	if (hook_running() > 0)
+		return;
+	if (!reap_none_left()) {
+		if (d->orphan_phase == 0) {
+			d->orphan_phase = 1;
+			if (reap_signal_orphans(SIGTERM) == 0)
+				return;	/* a zombie, reaped next */
+			ev_timer_init(&d->orphan_timer, daemon_orphan_timer,
+			    (double)d->cfg->stop_timeout / 1000.0, 0.);
+			ev_timer_start(d->loop, &d->orphan_timer);
+		}
+		return;
+	}
+	ev_timer_stop(d->loop, &d->orphan_timer);
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void
+daemon_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon	*d = daemon_self;
+
+	log_msg(LOG_INFO, "received SIG%s", w->signum == SIGINT ? "INT" :
+	    "TERM");
+	if (!d->m.shutting_down)
+		notify_stopping(d);
+	if (d->stopping) {
+		/* Second request while finishing: no more grace. */
+		hook_kill_all(d);
+		reap_signal_orphans(SIGKILL);
+	}
+	machine_shutdown(&d->m, now_msec());
+	daemon_run(d);
+}
+
+static void
+daemon_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_msg(LOG_WARNING, "SIGHUP: reload is not available yet; nothing "
+	    "changed");
+}
+
+static void
+daemon_sigchld(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	reap_children(daemon_self);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: stackd [-f FILE] [--check] [--version] "
+	    "[--help]\n"
+	    "  -f FILE   the stack (default ./%s, else %s)\n"
+	    "  --check   validate FILE, print problems as FILE:LINE: "
+	    "message\n", DEFAULT_FILE, SYSTEM_FILE);
+}
+
+static const char *
+default_file(void)
+{
+	return access(DEFAULT_FILE, F_OK) == 0 ? DEFAULT_FILE : SYSTEM_FILE;
+}
+
+static void
+daemon_watch_signals(struct daemon *d)
+{
+	ev_signal_init(&d->sig_term, daemon_sigterm, SIGTERM);
+	ev_signal_init(&d->sig_int, daemon_sigterm, SIGINT);
+	ev_signal_init(&d->sig_hup, daemon_sighup, SIGHUP);
+	ev_signal_init(&d->sig_chld, daemon_sigchld, SIGCHLD);
+	ev_signal_start(d->loop, &d->sig_term);
+	ev_signal_start(d->loop, &d->sig_int);
+	ev_signal_start(d->loop, &d->sig_hup);
+	ev_signal_start(d->loop, &d->sig_chld);
+}
+
+static void
+daemon_unwatch_signals(struct daemon *d)
+{
+	ev_signal_stop(d->loop, &d->sig_term);
+	ev_signal_stop(d->loop, &d->sig_int);
+	ev_signal_stop(d->loop, &d->sig_hup);
+	ev_signal_stop(d->loop, &d->sig_chld);
+}
+
+static int
+daemon_main(struct stack_conf *cfg)
+{
+	struct daemon	d;
+	int		code;
+
+	memset(&d, 0, sizeof(d));
+	daemon_self = &d;
+	d.cfg = cfg;
+	/* Not the default loop: that one would install its own SIGCHLD
+	 * handler and waitpid(-1), and stackd owns the only one. */
+	if ((d.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV)) == NULL) {
+		log_msg(LOG_ERR, "cannot create the event loop");
+		return 1;
+	}
+	if (machine_init(&d.m, cfg, (uint64_t)getpid() << 32 ^
+	    (uint64_t)time(NULL)) == -1) {
+		log_errno("machine_init");
+		ev_loop_destroy(d.loop);
+		return 1;
+	}
+	if (control_init(&d) == -1) {
+		machine_free(&d.m);
+		ev_loop_destroy(d.loop);
+		return 1;
+	}
+	reap_init();
+	daemon_watch_signals(&d);
+	notify_init(&d);
+	ev_timer_init(&d.tick, daemon_tick, 0., 0.);
+	machine_start(&d.m, now_msec());
+	daemon_run(&d);
+	ev_run(d.loop, 0);
+
+	code = d.exit_code;
+	log_msg(LOG_INFO, "exiting with status %d", code);
+	ev_timer_stop(d.loop, &d.tick);
+	ev_timer_stop(d.loop, &d.orphan_timer);
+	probe_cancel_all(&d);
+	relay_close_all(&d);
+	control_fini(&d);
+	notify_fini(&d);
+	daemon_unwatch_signals(&d);
+	machine_free(&d.m);
+	ev_loop_destroy(d.loop);
+	daemon_self = NULL;
+	return code;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option	 opts[] = {
+		{ "check",	no_argument,		NULL, 'c' },
+		{ "file",	required_argument,	NULL, 'f' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct stack_conf		*cfg;
+	const char			*file = NULL;
+	char				 err[PARSE_ERRMAX];
+	bool				 check = false;
+	int				 ch, code;
+
+	log_init("stackd");
+	while ((ch = getopt_long(argc, argv, "cf:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			check = true;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("stackd %s\n", STACKD_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (file == NULL)
+		file = default_file();
+	if ((cfg = parse_file(file, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok: stack %s, %d level%s, %d process%s\n", file,
+		    cfg->name, cfg->nlevels, cfg->nlevels == 1 ? "" : "s",
+		    cfg->nprocs, cfg->nprocs == 1 ? "" : "es");
+		config_free(cfg);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	code = daemon_main(cfg);
+	config_free(cfg);
+	return code;
+}

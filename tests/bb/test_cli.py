@@ -1,0 +1,174 @@
+"""Command line of stackd and stackctl: options, exit codes, --check and
+configuration errors reported as FILE:LINE: message (SPEC sections 2, 4)."""
+
+import os
+import re
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import level, proc, alive, marked_pids
+
+
+def run(cmd, timeout=10, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, errors="replace",
+                          stdin=subprocess.DEVNULL, timeout=timeout, **kw)
+
+
+# ---- stackd ---------------------------------------------------------------
+
+def test_version(build):
+    r = run([build.stackd, "--version"])
+    assert r.returncode == 0, r
+    assert re.search(r"\d+\.\d+", r.stdout + r.stderr), r
+
+
+def test_help(build):
+    r = run([build.stackd, "--help"])
+    assert r.returncode == 0, r
+    out = r.stdout + r.stderr
+    assert "-f" in out and "--check" in out, out
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["-x"], ["-f"], ["extra-arg"]],
+                         ids=["long", "short", "f-without-file", "operand"])
+def test_usage_error_exit_2(build, args, tmp_path):
+    r = run([build.stackd] + args, cwd=str(tmp_path))
+    assert r.returncode == 2, r
+
+
+GOOD = level("db", description="database", probe="true") + \
+    proc("pg", "db", "sleep 300") + \
+    level("web") + \
+    proc("migrate", "web", "sh -c 'exit 0'", type="oneshot") + \
+    proc("app", "web", "sleep 300", restart="transient", stop_signal="INT",
+         env=["A=1", "B=two words"], umask="0027")
+
+
+def test_check_good_file(stack):
+    stack.write(GOOD)
+    r = run([stack.build.stackd, "-f", stack.ini, "--check"])
+    assert r.returncode == 0, r
+    assert not os.path.exists(stack.ctl_path), "--check must not start anything"
+
+
+def test_check_accepts_continuation_lines_and_long_ok_line(stack):
+    # a continued value and a line of 180 characters are both fine
+    long_desc = "d" * (180 - len("description = "))
+    stack.write(
+        "[level db]\ndescription = %s\n\n" % long_desc +
+        "[process pg]\nlevel = db\ncommand = sh -c\n  'exec sleep 300'\n")
+    r = run([stack.build.stackd, "-f", stack.ini, "--check"])
+    assert r.returncode == 0, r
+
+
+# (name, body after the [stack] section, the bad line's offset in body
+#  (1-based) or a tuple of acceptable offsets, message regexp or None)
+BAD = [
+    ("unknown_key",
+     "[level db]\nprobe_intervall = 1s\n", 2, None),
+    ("unknown_stack_key",
+     "[level db]\n", None, None),       # special-cased below
+    ("bad_duration",
+     "[level db]\nready_timeout = 10 parsecs\n", 2, None),
+    ("bad_strategy",
+     "[level db]\nstrategy = one_for_some\n", 2, None),
+    ("missing_level",
+     "[level db]\n\n[process pg]\nlevel = nosuch\ncommand = sleep 1\n", (3, 4), None),
+    ("unknown_section",
+     "[level db]\n\n[service x]\n", 3, None),
+    ("duplicate_level",
+     "[level db]\n\n[level db]\n", 3, None),
+    ("duplicate_process",
+     "[level db]\n[process a]\nlevel = db\ncommand = sleep 1\n"
+     "[process a]\nlevel = db\ncommand = sleep 1\n", 5, None),
+    ("oneshot_ready_started",
+     "[level db]\n[process a]\nlevel = db\ncommand = true\ntype = oneshot\n"
+     "ready = started\n", (2, 6), None),
+    ("unterminated_quote",
+     "[level db]\n[process a]\nlevel = db\ncommand = sh -c 'exit 0\n", 4, None),
+    ("line_too_long",
+     "[level db]\ndescription = " + "x" * 250 + "\n", 2, r"too long"),
+]
+
+
+@pytest.mark.parametrize("name,body,bad_line,pattern", BAD, ids=[b[0] for b in BAD])
+def test_check_bad_file(stack, name, body, bad_line, pattern):
+    head = ("[stack]\nname = bb\ncontrol = %s\n" % stack.ctl_path)
+    if name == "unknown_stack_key":
+        head += "retry_minimum = 1s\n"
+        bad_line = 4
+        offset = 0
+    else:
+        offset = head.count("\n")
+    stack.write(head + body, raw=True)
+    r = run([stack.build.stackd, "-f", stack.ini, "--check"])
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, r
+    lines = bad_line if isinstance(bad_line, tuple) else (bad_line,)
+    want = "|".join(str(offset + l) for l in lines)
+    assert re.search(r"%s:(%s):" % (re.escape(stack.ini), want), out), \
+        "expected %s:%s: message in output, got: %r" % (stack.ini, want, out)
+    if pattern:
+        assert re.search(pattern, out), out
+    assert not os.path.exists(stack.ctl_path)
+
+
+def test_missing_file_exit_1(build, tmp_path):
+    missing = str(tmp_path / "nope.ini")
+    for args in (["-f", missing], ["-f", missing, "--check"]):
+        r = run([build.stackd] + args, cwd=str(tmp_path))
+        assert r.returncode == 1, r
+        assert "nope.ini" in r.stdout + r.stderr, r
+
+
+def test_bad_config_starts_nothing(stack):
+    body = (level("db") +
+            proc("pg", "db", "sh -c 'touch %s; exec sleep 300'" % stack.path("started")) +
+            level("web", ready_timeout="forever"))
+    stack.write(body)
+    stack.start(wait_socket=False)
+    rc = stack.wait_exit(timeout=10)
+    assert rc == 1, "a config error must exit 1, got %s" % rc
+    err = stack.log()
+    assert re.search(re.escape(stack.ini) + r":\d+:", err), err
+    time.sleep(0.3)   # give a wrongly started child the time to show up
+    assert not os.path.exists(stack.path("started")), "a process was started"
+    assert not os.path.exists(stack.ctl_path), "the control socket was created"
+    assert marked_pids(stack.marker) == []
+
+
+# ---- stackctl -------------------------------------------------------------
+
+def test_stackctl_no_daemon_exit_4(stack):
+    r = stack.ctl("status")
+    assert r.returncode == 4, r
+    r = stack.ctl("status", "--json")
+    assert r.returncode == 4, r
+
+
+def test_stackctl_stale_socket_exit_4(stack):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(stack.ctl_path)
+    s.close()                       # the file stays, nobody listens
+    r = stack.ctl("status")
+    assert r.returncode == 4, r
+
+
+def test_stackctl_file_option_no_daemon_exit_4(stack):
+    stack.write(GOOD)
+    r = stack.ctl("-f", stack.ini, "status", sock=False)
+    assert r.returncode == 4, r
+
+
+@pytest.mark.parametrize("args", [
+    [], ["frobnicate"], ["target"], ["wait"], ["status", "--xml"],
+    ["wait", "1", "--timeout", "soon"], ["--bogus", "status"]],
+    ids=["no-command", "unknown-command", "target-no-arg", "wait-no-arg",
+         "status-bad-flag", "wait-bad-duration", "bad-option"])
+def test_stackctl_usage_exit_2(stack, args):
+    # usage errors are found before trying to reach the daemon
+    r = stack.ctl(*args)
+    assert r.returncode == 2, r

@@ -1,0 +1,237 @@
+"""What a child sees: environment, workdir, umask, user, process group;
+exec failures; hooks and the alarm (SPEC sections 2-3)."""
+
+import os
+import signal
+import time
+
+from conftest import (level, proc, alive, read_environ, wait_until, NotifySocket,
+                      SYSTEMD_VARS)
+
+
+def _umask(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return line.split()[1]
+    return None
+
+
+def _ids(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return [int(x) for x in line.split()[1:]]
+    return None
+
+
+def test_child_environment(stack):
+    ns = NotifySocket(stack.path("notify.sock"))
+    try:
+        stack.write(
+            level("one") + proc("pa", "one", "sleep 300") +
+            level("two") +
+            proc("pb", "two", "sh -c 'env > %s/pb.env; exec sleep 300'" % stack.dir) +
+            proc("pn", "two",
+                 "sh -c 'env > %s/pn.env; systemd-notify --ready; exec sleep 300'" % stack.dir,
+                 ready="notify"))
+        stack.start(env={"NOTIFY_SOCKET": ns.path, "WATCHDOG_USEC": "60000000",
+                         "LISTEN_FDS": "1", "LISTEN_PID": "1", "LISTEN_FDNAMES": "x",
+                         "BB_INHERITED": "yes"})
+        st = stack.wait_level(2)
+        for name, lvl in (("pa", "one"), ("pb", "two"), ("pn", "two")):
+            env = read_environ(stack.pid(name, st))
+            assert env is not None
+            assert env.get("STACKD_STACK") == "bb", (name, env)
+            assert env.get("STACKD_LEVEL") == lvl, (name, env)
+            assert env.get("STACKD_PROCESS") == name, (name, env)
+            for var in SYSTEMD_VARS:
+                if var == "NOTIFY_SOCKET" and name == "pn":
+                    continue
+                assert var not in env, "%s inherited %s=%s" % (name, var, env[var])
+            assert env.get("BB_INHERITED") == "yes", "ordinary variables are inherited"
+        # the ready = notify child gets its own socket, never stackd's
+        env = read_environ(stack.pid("pn", st))
+        assert env.get("NOTIFY_SOCKET") and env["NOTIFY_SOCKET"] != ns.path, env
+        for var in ("WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID"):
+            assert var not in env
+        assert "STACKD_PROCESS=pb" in stack.read("pb.env")
+    finally:
+        ns.close()
+
+
+def test_env_workdir_umask(stack):
+    wd = stack.path("wd")
+    os.mkdir(wd)
+    stack.write(
+        level("one") +
+        proc("p", "one", "sleep 300", env=["FOO=bar", "BAZ=two words", "OVR=inner"],
+             workdir=wd, umask="0027") +
+        proc("q", "one", "sleep 300", umask="0077"))
+    stack.start(env={"OVR": "outer"})
+    st = stack.wait_level(1)
+    pid = stack.pid("p", st)
+    env = read_environ(pid)
+    assert env["FOO"] == "bar" and env["BAZ"] == "two words", env
+    assert env["OVR"] == "inner", "env = overrides an inherited variable"
+    assert os.readlink("/proc/%d/cwd" % pid) == wd
+    assert _umask(pid) == "0027"
+    assert _umask(stack.pid("q", st)) == "0077"
+    assert "FOO" not in read_environ(stack.pid("q", st)), "env = is per process"
+
+
+def test_user_and_group(stack):
+    stack.write(level("one") + proc("p", "one", "sleep 300", user="nobody") +
+                proc("q", "one", "sleep 300", user="nobody", group="daemon"))
+    stack.start()
+    st = stack.wait_level(1)
+    pid = stack.pid("p", st)
+    assert _ids(pid, "Uid") == [65534] * 4
+    assert _ids(pid, "Gid") == [65534] * 4, "group defaults to the user's primary group"
+    assert _ids(pid, "Groups") in ([], [65534]), "no supplementary groups of root leaked"
+    q = stack.pid("q", st)
+    assert _ids(q, "Uid") == [65534] * 4
+    assert _ids(q, "Gid") == [1] * 4, "group = daemon"
+
+
+def test_own_process_group_and_session(stack):
+    stack.write(level("one") + proc("a", "one", "sleep 300") +
+                proc("b", "one", "sh -c 'sleep 300'"))
+    stack.start()
+    st = stack.wait_level(1)
+    for name in ("a", "b"):
+        pid = stack.pid(name, st)
+        assert os.getpgid(pid) == pid, "%s must lead its own process group" % name
+        assert os.getsid(pid) == pid, "%s must lead its own session" % name
+    assert os.getpgid(stack.pid("a", st)) != os.getpgid(stack.daemon_pid)
+
+
+def test_children_die_with_stackd(stack):
+    stack.write(level("one") + proc("a", "one", "sleep 300") +
+                level("two") + proc("b", "two", "sleep 300"))
+    stack.start()
+    st = stack.wait_level(2)
+    pids = [p["pid"] for p in st["processes"]]
+    stack.expect_exit = True
+    os.kill(stack.daemon_pid, signal.SIGKILL)
+    stack.wait_exit()
+    wait_until(lambda: not any(alive(p) for p in pids), timeout=3,
+               msg="children killed by PR_SET_PDEATHSIG")
+
+
+def test_exec_failure_missing_binary(stack):
+    stack.write(level("one", ready_timeout="2s") +
+                proc("ghost", "one", "/nonexistent/bb-ghost --flag"))
+    stack.start()
+    st = stack.wait_until(lambda: (s := stack.status())["levels"][0]["climb_attempts"] >= 2
+                          and s, msg="two failed attempts")
+    assert st["level"] == 0
+    log = stack.log()
+    lines = [l for l in log.splitlines() if "/nonexistent/bb-ghost" in l]
+    assert lines, "exec failure not logged with the path:\n" + log
+    assert any("No such file or directory" in l for l in lines), \
+        "exec failure logged without the reason (strerror):\n" + "\n".join(lines)
+    assert stack.running()
+
+
+def test_exec_failure_permission(stack):
+    script = stack.script("noexec.sh", "exec sleep 300", mode=0o644)
+    stack.write(level("one", ready_timeout="2s") + proc("noexec", "one", script))
+    stack.start()
+    stack.wait_until(lambda: stack.status()["levels"][0]["climb_attempts"] >= 2,
+                     msg="two failed attempts")
+    lines = [l for l in stack.log().splitlines() if script in l]
+    assert any("Permission denied" in l for l in lines), stack.log()
+
+
+def test_exec_failure_is_abnormal_exit(stack):
+    # a transient process is restarted only after an abnormal exit: if an
+    # exec failure counts as one, the restarts go on until intensity fails
+    # the level
+    script = stack.script("svc.sh", "exec sleep 300")
+    stack.write(level("one") + proc("p1", "one", "sleep 300") +
+                level("two", intensity=2, period="30s") +
+                proc("svc", "two", script, restart="transient"))
+    stack.start()
+    st = stack.wait_level(2)
+    p1 = stack.pid("p1", st)
+    os.chmod(script, 0o644)
+    os.kill(stack.pid("svc", st), signal.SIGTERM)
+    st = stack.wait_until(lambda: (s := stack.status())["levels"][1]["failures"] >= 1 and s,
+                          msg="level two fails: exec failures are abnormal exits")
+    assert stack.pid("p1", st) == p1
+    assert any(script in l and "Permission denied" in l for l in stack.log().splitlines())
+
+
+HOOK = "sh -c 'echo \"$STACKD_STACK $STACKD_LEVEL $STACKD_EVENT\" >> %s/%s'"
+
+
+def test_hooks_up_down(stack):
+    h = HOOK % (stack.dir, "hooks.log")
+    stack.write(level("one", on_up=h, on_down=h) + proc("p1", "one", "sleep 300") +
+                level("two", on_up=h, on_down=h) + proc("p2", "two", "sleep 300"))
+    stack.start()
+    stack.wait_level(2)
+    stack.wait_until(lambda: len(stack.lines("hooks.log")) >= 2, msg="on_up hooks")
+    assert sorted(stack.lines("hooks.log")) == ["bb one up", "bb two up"]
+    assert stack.ctl("target", "1").returncode == 0
+    stack.wait_until(lambda: len(stack.lines("hooks.log")) >= 3, msg="on_down hook")
+    assert stack.lines("hooks.log")[2] == "bb two down"
+    assert stack.stop() == 0
+    assert stack.lines("hooks.log")[3:] == ["bb one down"]
+
+
+def test_failing_and_hanging_hooks_change_nothing(stack):
+    d = stack.dir
+    stack.write(
+        level("one", on_up="sh -c 'exit 1'") + proc("p1", "one", "sleep 300") +
+        level("two", on_up="sh -c 'echo $$ > %s/hook.pid; exec sleep 300'" % d) +
+        proc("p2", "two", "sleep 300"),
+        hook_timeout="500ms")
+    stack.start()
+    st = stack.wait_level(2)
+    pids = {p["name"]: p["pid"] for p in st["processes"]}
+    hook = int(stack.wait_until(lambda: stack.read("hook.pid"), msg="hook started"))
+    stack.wait_until(lambda: not alive(hook), timeout=4,
+                     msg="hanging hook killed after hook_timeout")
+    st = stack.status()
+    assert st["level"] == 2 and st["state"] == "up"
+    assert {p["name"]: p["pid"] for p in st["processes"]} == pids
+    assert all(l["failures"] == 0 for l in st["levels"])
+
+
+def test_alarm_raised_and_cleared(stack):
+    d = stack.dir
+    stack.write(
+        level("one") + proc("p1", "one", "sleep 300") +
+        level("two", probe="test -f %s/gate" % d, ready_timeout="20s") +
+        proc("p2", "two", "sleep 300"),
+        alarm_after="700ms",
+        on_alarm="sh -c 'echo \"$STACKD_EVENT $STACKD_STACK\" >> %s/alarm.log'" % d)
+    stack.start()
+    st = stack.status()
+    if time.monotonic() - stack.t_start < 0.5:
+        assert st["alarm"] is False, "alarm raised before alarm_after"
+    st = stack.wait_until(lambda: (s := stack.status())["alarm"] is True and s,
+                          msg="alarm raised")
+    assert time.monotonic() - stack.t_start >= 0.6, "alarm raised before alarm_after=700ms"
+    assert st["level"] == 1 and st["target"] == 2
+    stack.wait_until(lambda: "alarm bb" in stack.lines("alarm.log"), msg="on_alarm hook (alarm)")
+    stack.touch("gate")
+    stack.wait_level(2)
+    stack.wait_until(lambda: stack.status()["alarm"] is False, msg="alarm cleared")
+    stack.wait_until(lambda: "alarm_cleared bb" in stack.lines("alarm.log"),
+                     msg="on_alarm hook (alarm_cleared)")
+    assert stack.lines("alarm.log") == ["alarm bb", "alarm_cleared bb"]
+
+
+def test_no_alarm_when_target_reached_in_time(stack):
+    d = stack.dir
+    stack.write(
+        level("one") + proc("p1", "one", "sleep 300"),
+        alarm_after="300ms",
+        on_alarm="sh -c 'echo \"$STACKD_EVENT\" >> %s/alarm.log'" % d)
+    stack.start()
+    stack.wait_level(1)
+    stack.hold_for(lambda: stack.status()["alarm"] is False, 0.8, "no alarm at target")
+    assert stack.read("alarm.log") is None

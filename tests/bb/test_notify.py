@@ -1,0 +1,100 @@
+"""sd_notify towards systemd: READY=1 exactly when ready_level is first
+reached, STATUS= on changes, STOPPING=1 at shutdown (SPEC section 3)."""
+
+import time
+
+from conftest import level, proc
+
+
+def gated_stack(stack, ready_level):
+    d = stack.dir
+    body = level("alpha") + proc("pa", "alpha", "sleep 300") + \
+        level("beta", probe="test -f %s/gate" % d, ready_timeout="20s") + \
+        proc("pb", "beta", "sleep 300")
+    stack.write(body, ready_level=ready_level)
+
+
+def test_ready_only_when_ready_level_reached(stack, notify_socket):
+    ns = notify_socket
+    gated_stack(stack, "beta")
+    stack.start(env={"NOTIFY_SOCKET": ns.path})
+    stack.wait_level(1)
+    stack.wait_until(lambda: stack.lvl("beta")["state"] == "climbing", msg="climbing beta")
+    stack.hold_for(lambda: ns.count("READY=1") == 0, 0.6, "no READY=1 below ready_level")
+    assert ns.statuses(), "STATUS= expected while climbing"
+    stack.touch("gate")
+    stack.wait_until(lambda: ns.count("READY=1") == 1, msg="READY=1")
+    st = stack.status()
+    assert st["level"] == 2 and st["ready_level"] == 2
+    # reaching ready_level again later does not send READY=1 again
+    assert stack.ctl("target", "1").returncode == 0
+    stack.wait_level(1)
+    assert stack.ctl("target", "top").returncode == 0
+    stack.wait_level(2)
+    stack.wait_until(lambda: any("beta" in s for s in ns.statuses()[-3:]),
+                     timeout=3, msg="STATUS= naming the level reached")
+    assert ns.count("READY=1") == 1, "READY=1 only when first reached: %r" % ns.lines()
+    assert stack.stop() == 0
+    lines = ns.lines()
+    assert "STOPPING=1" in lines, lines
+    assert lines.index("STOPPING=1") > lines.index("READY=1")
+
+
+def test_status_on_level_changes(stack, notify_socket):
+    ns = notify_socket
+    gated_stack(stack, "top")
+    stack.start(env={"NOTIFY_SOCKET": ns.path})
+    stack.wait_level(1)
+    stack.wait_until(lambda: ns.statuses(), msg="a STATUS= message")
+    n = len(ns.statuses())
+    stack.touch("gate")
+    stack.wait_level(2)
+    stack.wait_until(lambda: len(ns.statuses()) > n, msg="a new STATUS= after level change")
+    stack.wait_until(lambda: "beta" in ns.statuses()[-1], timeout=3,
+                     msg="last STATUS= names level beta: %r" % ns.statuses()[-3:])
+    for s in ns.statuses():
+        assert s.strip(), "empty STATUS="
+
+
+def test_ready_level_0_ready_at_once(stack, notify_socket):
+    ns = notify_socket
+    d = stack.dir
+    stack.write(level("alpha", probe="test -f %s/gate" % d, ready_timeout="20s") +
+                proc("pa", "alpha", "sleep 300"), ready_level=0)
+    stack.start(env={"NOTIFY_SOCKET": ns.path})
+    stack.wait_until(lambda: ns.count("READY=1") == 1, timeout=4, msg="READY=1 at once")
+    assert stack.status()["level"] == 0
+    assert stack.ctl("ready").returncode == 0, "ready with ready_level 0"
+    assert stack.stop() == 0
+    assert "STOPPING=1" in ns.lines()
+    assert ns.count("READY=1") == 1
+
+
+def test_ready_level_by_number(stack, notify_socket):
+    ns = notify_socket
+    gated_stack(stack, 1)
+    stack.start(env={"NOTIFY_SOCKET": ns.path})
+    stack.wait_level(1)
+    stack.wait_until(lambda: ns.count("READY=1") == 1, msg="READY=1 at level 1")
+    st = stack.status()
+    assert st["ready_level"] == 1 and st["level"] == 1 and st["target"] == 2
+    assert stack.ctl("ready").returncode == 0
+    assert stack.ctl("ready", "2").returncode == 1
+
+
+def test_stopping_sent_before_children_stop(stack, notify_socket):
+    ns = notify_socket
+    stack.write(level("alpha") + proc(
+        "pa", "alpha",
+        "sh -c 'trap \"sleep 0.5; exit 0\" TERM; sleep 300 & wait'"))
+    stack.start(env={"NOTIFY_SOCKET": ns.path})
+    stack.wait_level(1)
+    stack.wait_until(lambda: ns.count("READY=1") == 1, msg="READY=1")
+    stack.expect_exit = True
+    t = time.monotonic()
+    stack.signal(15)
+    stack.wait_until(lambda: "STOPPING=1" in ns.lines(), timeout=3, msg="STOPPING=1")
+    assert stack.wait_exit() == 0
+    # STOPPING=1 is announced at the start of the shutdown, not at its end
+    stop_at = [t_ for t_, ls in ns.msgs if "STOPPING=1" in ls][0]
+    assert stop_at - t < 0.45, "STOPPING=1 came %.2fs after SIGTERM" % (stop_at - t)

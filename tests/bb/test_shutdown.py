@@ -1,0 +1,171 @@
+"""Ordered shutdown: SIGTERM/SIGINT/stackctl shutdown, top level first,
+grace periods, a second SIGTERM, on_down hooks, nothing left behind
+(SPEC section 3)."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import level, proc, alive
+
+
+def logger(stack, name, pre=""):
+    # on TERM: (optionally wait), append NAME to stop.log, exit 0
+    return ("sh -c 'trap \"%secho %s >> %s/stop.log; exit 0\" TERM; "
+            "echo %s >> %s/start.log; sleep 300 & wait'"
+            % (pre, name, stack.dir, name, stack.dir))
+
+
+def three_levels(stack, **stack_opts):
+    stack.write(
+        level("one") + proc("p1", "one", logger(stack, "p1")) +
+        level("two") + proc("p2a", "two", logger(stack, "p2a", "sleep 0.3; ")) +
+        proc("p2b", "two", logger(stack, "p2b", "sleep 0.3; ")) +
+        level("three") + proc("p3", "three", logger(stack, "p3", "sleep 0.4; ")),
+        **stack_opts)
+    stack.start()
+    st = stack.wait_level(3)
+    # every trap is installed once start.log has all four names
+    stack.wait_until(lambda: len(stack.lines("start.log")) == 4, msg="all started")
+    return {p["name"]: p["pid"] for p in st["processes"]}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_signal_ordered_shutdown(stack, sig):
+    pids = three_levels(stack)
+    rc = stack.stop(sig)
+    assert rc == 0, "clean shutdown must exit 0"
+    order = stack.lines("stop.log")
+    assert sorted(order) == ["p1", "p2a", "p2b", "p3"], order
+    # the slow top level finished before level two got its signal, and
+    # level two finished (both processes) before level one
+    assert order[0] == "p3", order
+    assert set(order[1:3]) == {"p2a", "p2b"}, order
+    assert order[3] == "p1", order
+    for n, p in pids.items():
+        assert not alive(p), "%s (%d) survived" % (n, p)
+    assert not os.path.exists(stack.ctl_path), "control socket left behind"
+
+
+def test_stackctl_shutdown(stack):
+    pids = three_levels(stack)
+    r = stack.ctl("shutdown")
+    assert r.returncode == 0, r
+    rc = stack.wait_exit(timeout=10)
+    assert rc == 0
+    stack.assert_no_children()
+    assert stack.lines("stop.log") in (["p3", "p2a", "p2b", "p1"], ["p3", "p2b", "p2a", "p1"])
+    assert not any(alive(p) for p in pids.values())
+    assert not os.path.exists(stack.ctl_path)
+
+
+def test_term_ignored_gets_sigkill_after_stop_timeout(stack):
+    d = stack.dir
+    stack.write(
+        level("one") + proc("nice", "one", "sleep 300") +
+        level("two") +
+        proc("stubborn", "two",
+             "sh -c 'trap \"\" TERM; touch %s/armed; exec sleep 300'" % d,
+             stop_timeout="1s"))
+    stack.start()
+    st = stack.wait_level(2)
+    stack.wait_until(lambda: os.path.exists(stack.path("armed")), msg="trap armed")
+    pid = stack.pid("stubborn", st)
+    t = time.monotonic()
+    rc = stack.stop(timeout=10)
+    el = time.monotonic() - t
+    assert rc == 0
+    assert not alive(pid)
+    assert 0.8 <= el < 5, "SIGKILL expected after stop_timeout=1s, exit took %.2fs" % el
+
+
+def test_stack_stop_timeout_is_the_default(stack):
+    d = stack.dir
+    stack.write(
+        level("one") +
+        proc("stubborn", "one", "sh -c 'trap \"\" TERM; touch %s/armed; exec sleep 300'" % d),
+        stop_timeout="700ms")
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: os.path.exists(stack.path("armed")), msg="trap armed")
+    t = time.monotonic()
+    rc = stack.stop(timeout=10)
+    el = time.monotonic() - t
+    assert rc == 0
+    assert 0.5 <= el < 4, "stop_timeout=700ms from [stack]: exit took %.2fs" % el
+
+
+def test_second_sigterm_skips_grace(stack):
+    d = stack.dir
+    stack.write(
+        level("one") +
+        proc("stubborn", "one", "sh -c 'trap \"\" TERM; touch %s/armed; exec sleep 300'" % d,
+             stop_timeout="30s"),
+        stop_timeout="30s")
+    stack.start()
+    st = stack.wait_level(1)
+    stack.wait_until(lambda: os.path.exists(stack.path("armed")), msg="trap armed")
+    pid = stack.pid("stubborn", st)
+    stack.remember_pids()
+    stack.expect_exit = True
+    t = time.monotonic()
+    stack.signal(signal.SIGTERM)
+
+    def stopping():
+        s = stack.status()
+        return s["state"] == "stopping" and s
+    try:
+        stack.wait_until(stopping, timeout=3, msg="state stopping")
+    except AssertionError:
+        pass   # the control socket may already be closed during shutdown
+    assert stack.running(), "exited before the grace period with a TERM-ignoring child"
+    stack.signal(signal.SIGTERM)
+    rc = stack.wait_exit(timeout=8)
+    el = time.monotonic() - t
+    assert rc == 0
+    assert el < 6, "second SIGTERM must SIGKILL at once, exit took %.2fs" % el
+    assert not alive(pid)
+    stack.assert_no_children()
+
+
+def test_on_down_hooks_run_before_exit(stack):
+    d = stack.dir
+    hook = "sh -c 'sleep 0.3; echo \"$STACKD_LEVEL $STACKD_EVENT\" >> %s/hooks.log'" % d
+    stack.write(
+        level("one", on_down=hook) + proc("p1", "one", "sleep 300") +
+        level("two", on_down=hook) + proc("p2", "two", "sleep 300"))
+    stack.start()
+    stack.wait_level(2)
+    rc = stack.stop()
+    assert rc == 0
+    # no polling: the hooks must have finished when stackd exited
+    assert stack.lines("hooks.log") == ["two down", "one down"]
+
+
+def test_shutdown_while_climbing(stack):
+    # a SIGTERM in the middle of a climb attempt stops what runs and exits 0
+    d = stack.dir
+    stack.write(
+        level("one") + proc("p1", "one", "sleep 300") +
+        level("two", probe="test -f %s/never" % d, ready_timeout="20s") +
+        proc("p2", "two", "sleep 300"))
+    stack.start()
+    st = stack.wait_until(lambda: (s := stack.status())["levels"][1]["state"] == "climbing"
+                          and stack.pid("p2", s) and s, msg="climbing level two")
+    pids = [p["pid"] for p in st["processes"]]
+    rc = stack.stop()
+    assert rc == 0
+    assert not any(alive(p) for p in pids)
+
+
+def test_shutdown_from_retrying_is_prompt(stack):
+    stack.write(level("one") + proc("bad", "one", "sh -c 'exit 1'"),
+                retry_min="5s", retry_max="10s")
+    stack.start()
+    stack.wait_until(lambda: stack.status()["state"] == "retrying", msg="retrying")
+    t = time.monotonic()
+    rc = stack.stop()
+    assert rc == 0
+    assert time.monotonic() - t < 3, "shutdown must not wait for the backoff"
