@@ -14,11 +14,12 @@ stop() {
 	exit 0
 }
 trap stop TERM INT
-# Sleep in the background and wait, so TERM runs the trap at once.
+# Sleep in the background and wait, so TERM runs the trap at once; dash
+# would report the sleep killed by the group's TERM, hence 2>/dev/null.
 nap() {
 	sleep 1 &
 	pid=$!
-	wait "$pid"
+	wait "$pid" 2>/dev/null
 }
 echo "fake-db: starting as pid $$, replaying the write-ahead log"
 nap

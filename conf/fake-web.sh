@@ -1,8 +1,9 @@
 #!/bin/sh
 # fake-web.sh -- a web server stand-in for conf/example.ini.
 # Ready after a second.  While the file web.crash exists it crashes (exit 1)
-# every second, which shows a restart in place and, when it keeps crashing,
-# a level failure and a rewind.  On TERM it drains for a second, then exits.
+# at once when started and within a second when running: a crash loop,
+# which the web level's intensity turns into a level failure and a rewind.
+# On TERM it drains for a second, then exits.
 dir=/tmp/stackd-example
 mkdir -p "$dir" || exit 1
 rm -f "$dir/web.ready"
@@ -16,11 +17,12 @@ stop() {
 	exit 0
 }
 trap stop TERM INT
-# Sleep in the background and wait, so TERM runs the trap at once.
+# Sleep in the background and wait, so TERM runs the trap at once; dash
+# would report the sleep killed by the group's TERM, hence 2>/dev/null.
 nap() {
 	sleep 1 &
 	pid=$!
-	wait "$pid"
+	wait "$pid" 2>/dev/null
 }
 crash_if_asked() {
 	if [ -e "$dir/web.crash" ]; then
@@ -30,8 +32,8 @@ crash_if_asked() {
 	fi
 }
 echo "fake-web: starting as pid $$ on port ${WEB_PORT:-8080}"
-nap
 crash_if_asked
+nap
 echo "$$" >"$dir/web.ready.tmp" && mv "$dir/web.ready.tmp" "$dir/web.ready"
 echo "fake-web: ready, serving requests"
 while :; do

@@ -47,8 +47,14 @@ reap_one(struct daemon *d, pid_t pid, int status)
 	}
 	if (probe_reaped(d, pid, status) || hook_reaped(d, pid, status))
 		return;
-	exit_text(status, how, sizeof(how));
-	log_msg(LOG_DEBUG, "reaped orphan %ld (%s)", (long)pid, how);
+	/* Orphans are reaped silently while the stack runs (a process that
+	 * forks short-lived helpers would flood the log); at shutdown each
+	 * one is worth a line, since stackd waited for it. */
+	if (d->stopping) {
+		exit_text(status, how, sizeof(how));
+		log_msg(LOG_INFO, "reaped leftover process %ld (%s)", (long)pid,
+		    how);
+	}
 }
 
 void

@@ -258,7 +258,7 @@ main(int argc, char *argv[])
 	if (reply == NULL) {
 		if (strcmp(cmd, "wait") == 0) {
 			fprintf(stderr, "stackctl: timed out waiting for level "
-			    "%s\n", req + 5);
+			    "%.*s\n", (int)strcspn(req + 5, "\n"), req + 5);
 			return EXIT_FAILED;
 		}
 		fprintf(stderr, "stackctl: no reply from stackd\n");

@@ -415,7 +415,7 @@ class Stack:
             raise AssertionError("stackd [%s] did not exit within %.1fs" % (self.label, timeout))
         return self.rc
 
-    def signal(self, sig):
+    def send(self, sig):
         os.kill(self.daemon_pid, sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=10, check_clean=True):
@@ -424,7 +424,7 @@ class Stack:
         stackd is alive any more at the moment it exited."""
         self.expect_exit = True
         self.remember_pids()
-        self.signal(sig)
+        self.send(sig)
         rc = self.wait_exit(timeout)
         if check_clean:
             self.assert_no_children()

@@ -92,7 +92,7 @@ def test_stopping_sent_before_children_stop(stack, notify_socket):
     stack.wait_until(lambda: ns.count("READY=1") == 1, msg="READY=1")
     stack.expect_exit = True
     t = time.monotonic()
-    stack.signal(15)
+    stack.send(15)
     stack.wait_until(lambda: "STOPPING=1" in ns.lines(), timeout=3, msg="STOPPING=1")
     assert stack.wait_exit() == 0
     # STOPPING=1 is announced at the start of the shutdown, not at its end

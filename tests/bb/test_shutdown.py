@@ -111,7 +111,7 @@ def test_second_sigterm_skips_grace(stack):
     stack.remember_pids()
     stack.expect_exit = True
     t = time.monotonic()
-    stack.signal(signal.SIGTERM)
+    stack.send(signal.SIGTERM)
 
     def stopping():
         s = stack.status()
@@ -121,7 +121,7 @@ def test_second_sigterm_skips_grace(stack):
     except AssertionError:
         pass   # the control socket may already be closed during shutdown
     assert stack.running(), "exited before the grace period with a TERM-ignoring child"
-    stack.signal(signal.SIGTERM)
+    stack.send(signal.SIGTERM)
     rc = stack.wait_exit(timeout=8)
     el = time.monotonic() - t
     assert rc == 0

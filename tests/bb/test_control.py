@@ -1,0 +1,323 @@
+"""The control socket and stackctl status: permissions, peer uid check,
+single instance, stale socket, misbehaving clients, JSON validity and
+schema, human output, -f FILE, SIGHUP (SPEC sections 4-5)."""
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+
+from conftest import level, proc, alive
+
+NOBODY = 65534
+
+
+def basic(stack, **kw):
+    stack.write(level("one", description="first level") + proc("p1", "one", "sleep 300") +
+                level("two") + proc("p2", "two", "sleep 300") +
+                proc("p3", "two", "sleep 300"), **kw)
+    stack.start()
+    return stack.wait_level(2)
+
+
+def snapshot(stack):
+    st = stack.status()
+    return st["level"], {p["name"]: p["pid"] for p in st["processes"]}
+
+
+def test_socket_mode_0600(stack):
+    basic(stack)
+    s = os.stat(stack.ctl_path)
+    assert stat.S_ISSOCK(s.st_mode), "control path is not a socket"
+    assert stat.S_IMODE(s.st_mode) == 0o600, "mode %o" % stat.S_IMODE(s.st_mode)
+    assert s.st_uid == 0
+
+
+def test_status_json_schema(stack):
+    d = stack.dir
+    stack.write(level("one", description="first level") + proc("p1", "one", "sleep 300") +
+                proc("init", "one", "true", type="oneshot") +
+                level("two", probe="test -f %s/gate" % d) + proc("p2", "two", "sleep 300"))
+    stack.start()
+    stack.wait_level(1)
+    st = stack.status()
+    assert st["stack"] == "bb"
+    assert st["pid"] == stack.daemon_pid
+    assert st["state"] in ("climbing", "up", "retrying", "descending", "rewinding", "stopping")
+    assert st["level"] == 1 and st["level_name"] == "one"
+    assert st["target"] == 2 and st["target_name"] == "two"
+    assert st["levels_total"] == 2 and st["ready_level"] == 2
+    assert st["alarm"] is False
+    assert st["next_attempt_in"] is None or isinstance(st["next_attempt_in"], (int, float))
+    assert st["last_failure"] is None or isinstance(st["last_failure"], str)
+    assert [l["number"] for l in st["levels"]] == [1, 2]
+    assert [l["name"] for l in st["levels"]] == ["one", "two"]
+    one, two = st["levels"]
+    assert one["description"] == "first level" and two["description"] == ""
+    for l in st["levels"]:
+        assert l["state"] in ("down", "climbing", "up", "stopping")
+        assert l["probe"] in ("none", "pending", "ok", "failed")
+        assert isinstance(l["since"], (int, float)) and l["since"] >= 0
+        assert isinstance(l["climb_attempts"], int) and isinstance(l["failures"], int)
+    assert one["state"] == "up" and one["probe"] == "none" and one["climb_attempts"] == 1
+    assert [p["name"] for p in st["processes"]] == ["p1", "init", "p2"]
+    p1, init, p2 = st["processes"]
+    assert p1["level"] == "one" and p1["type"] == "longrun" and p1["state"] == "running"
+    assert isinstance(p1["pid"], int) and isinstance(p1["uptime"], (int, float))
+    assert p1["restarts"] == 0 and p1["restarts_total"] == 0 and p1["last_exit"] is None
+    assert p1["status"] == ""
+    assert init["type"] == "oneshot" and init["state"] == "done" and init["pid"] is None
+    assert p2["level"] == "two"
+    uptime = p1["uptime"]
+    stack.wait_until(lambda: stack.p("p1")["uptime"] > uptime + 0.2, msg="uptime grows")
+
+
+def test_second_instance_refused(make_stack):
+    first = make_stack("first")
+    basic(first)
+    before = snapshot(first)
+    second = make_stack("second", dir=first.dir)
+    second.write(level("x") + proc("px", "x", "sh -c 'touch %s/second.started; exec sleep 300'"
+                                   % first.dir), control=first.ctl_path)
+    second.start(wait_socket=False)
+    rc = second.wait_exit(timeout=10)
+    assert rc == 1, "a second stackd on a live control socket must refuse (exit 1), got %s" % rc
+    time.sleep(0.2)   # a wrongly started child would have had time to run
+    assert not os.path.exists(first.path("second.started")), "second stackd started a child"
+    assert os.path.exists(first.ctl_path), "the live socket was removed by the second stackd"
+    assert first.running()
+    assert snapshot(first) == before
+
+
+def test_stale_socket_replaced(stack):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(stack.ctl_path)
+    s.close()
+    assert os.path.exists(stack.ctl_path)
+    basic(stack)
+    assert stack.ctl("status").returncode == 0
+
+
+def test_silent_client_does_not_stall_others(stack):
+    basic(stack)
+    before = snapshot(stack)
+    silent = []
+    try:
+        for _ in range(3):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(stack.ctl_path)
+            silent.append(c)
+        silent[1].sendall(b"stat")           # a partial line, never finished
+        for _ in range(3):
+            t = time.monotonic()
+            r = stack.ctl("status", "--json", timeout=10)
+            assert r.returncode == 0, r
+            assert time.monotonic() - t < 2.0, "status stalled by a silent client"
+        assert snapshot(stack) == before
+    finally:
+        for c in silent:
+            c.close()
+    assert snapshot(stack) == before
+
+
+def _raw_request(path, data, timeout=5.0):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(timeout)
+    c.connect(path)
+    try:
+        try:
+            c.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        out = b""
+        while True:
+            try:
+                chunk = c.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        c.close()
+
+
+def test_malformed_and_oversized_requests(stack):
+    basic(stack)
+    before = snapshot(stack)
+    for data in (b"frobnicate the stack\n", b"\x00\xff\xfe garbage\n",
+                 b"A" * 8192 + b"\n", b"target " + b"9" * 5000 + b"\n"):
+        try:
+            reply = _raw_request(stack.ctl_path, data)
+        except socket.timeout:
+            raise AssertionError("no reply (and no close) to a bad request %r..." % data[:20])
+        assert reply, "a bad request %r... must get an error reply" % data[:20]
+        assert stack.running()
+        assert snapshot(stack) == before
+    assert stack.ctl("status").returncode == 0
+
+
+def test_concurrent_clients(stack):
+    basic(stack)
+    results = []
+
+    def one():
+        results.append(stack.ctl("status", "--json").returncode)
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert results == [0] * 8
+
+
+WEIRD_STATUS = """#!/usr/bin/python3
+import os, socket, time
+addr = os.environ["NOTIFY_SOCKET"]
+if addr.startswith("@"):
+    addr = "\\0" + addr[1:]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(addr)
+s.send(%r)
+time.sleep(300)
+"""
+
+WEIRD_DESC = 'say "hi" \\ back\\\\slash / \u00fcn\u00efc\u00f8d\u00e9 \u2603 \U0001F600\ttab {}[],:'
+
+
+def test_json_escaping(stack):
+    text = 'q "quoted" \\b\\ \u2603 ctl\x01\x1f\x7f end'
+    good = stack.script("good.py", WEIRD_STATUS % (b"READY=1\nSTATUS=" + text.encode()))
+    bad = stack.script("bad.py", WEIRD_STATUS % b"READY=1\nSTATUS=bad \xff\xfe utf8 \xc3")
+    stack.write(
+        level("one", description=WEIRD_DESC) +
+        proc("good", "one", good, ready="notify") +
+        proc("bad", "one", bad, ready="notify") +
+        level("two", probe="sh -c 'exit 1' \"a\\\"b\\\\c \u2603\"", ready_timeout="300ms") +
+        proc("p2", "two", "sleep 300"))
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: stack.status()["last_failure"], msg="a failure recorded")
+    r = subprocess.run([stack.build.stackctl, "-s", stack.ctl_path, "status", "--json"],
+                       capture_output=True, timeout=10)
+    assert r.returncode == 0, r
+    try:
+        st = json.loads(r.stdout.decode("utf-8"))   # strict: valid UTF-8, valid JSON
+    except (UnicodeDecodeError, ValueError) as e:
+        raise AssertionError("status --json is not valid JSON/UTF-8 (%s): %r" % (e, r.stdout))
+    assert st["levels"][0]["description"] == WEIRD_DESC
+    got = stack.p("good", st)["status"]
+    # control characters may be kept (escaped) or replaced, the rest is kept
+    assert got.startswith('q "quoted" \\b\\ \u2603 ctl') and got.endswith(" end"), got
+    assert "bad" in stack.p("bad", st)["status"]
+    assert isinstance(st["last_failure"], str)
+    # and the human form copes too
+    r = subprocess.run([stack.build.stackctl, "-s", stack.ctl_path, "status"],
+                       capture_output=True, timeout=10)
+    assert r.returncode == 0, r
+
+
+def test_human_status(stack):
+    basic(stack)
+    r = stack.ctl("status")
+    assert r.returncode == 0, r
+    for word in ("one", "two", "p1", "p2", "p3", "first level"):
+        assert word in r.stdout, "%r missing from status:\n%s" % (word, r.stdout)
+    assert str(stack.pid("p1")) in r.stdout
+
+
+def test_stackctl_file_option(stack):
+    basic(stack)
+    r = stack.ctl("-f", stack.ini, "status", "--json", sock=False)
+    assert r.returncode == 0, r
+    assert json.loads(r.stdout)["level"] == 2
+    r = stack.ctl("-f", stack.ini, "ready", sock=False)
+    assert r.returncode == 0, r
+
+
+def _as_nobody_connect(path, data):
+    """Fork, drop to uid/gid 65534, connect and send data; return
+    ("connect-error", errno) or ("reply", bytes)."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(rfd)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.settimeout(5)
+            try:
+                c.connect(path)
+            except OSError as e:
+                os.write(wfd, b"E%d" % e.errno)
+                os._exit(0)
+            try:
+                c.sendall(data)
+                out = b""
+                while True:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    out += chunk
+            except OSError:
+                pass
+            os.write(wfd, b"R" + out[:4000])
+        finally:
+            os._exit(0)
+    os.close(wfd)
+    chunks = []
+    while True:
+        b = os.read(rfd, 65536)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(rfd)
+    os.waitpid(pid, 0)
+    res = b"".join(chunks)
+    if res.startswith(b"E"):
+        return "connect-error", int(res[1:])
+    return "reply", res[1:]
+
+
+def test_foreign_uid_refused(stack):
+    basic(stack)
+    os.chmod(stack.dir, 0o755)     # let uid 65534 reach the socket file
+    before = snapshot(stack)
+
+    # with the socket's own mode 0600 the kernel refuses the connection
+    kind, val = _as_nobody_connect(stack.ctl_path, b"status\n")
+    assert kind == "connect-error", "uid 65534 connected to a 0600 socket: %r" % (val,)
+    r = stack.ctl("status", user=NOBODY, cwd="/")
+    assert r.returncode in (1, 4), r
+
+    # even if the mode is opened up, SO_PEERCRED must refuse the peer
+    os.chmod(stack.ctl_path, 0o666)
+    for cmd in (["shutdown"], ["target", "0"], ["status", "--json"]):
+        r = stack.ctl(*cmd, user=NOBODY, cwd="/")
+        assert r.returncode == 1, "stackctl %s as uid 65534: %r" % (cmd, r)
+        assert stack.running()
+        assert snapshot(stack) == before
+    for line in (b"shutdown\n", b"target 0\n", b"status\n"):
+        kind, val = _as_nobody_connect(stack.ctl_path, line)
+        assert stack.running(), "stackd obeyed uid 65534"
+        assert snapshot(stack) == before
+        if kind == "reply":
+            assert b'"level"' not in val, "status was served to uid 65534: %r" % val
+    stack.hold_for(lambda: snapshot(stack) == before, 0.5, "stack untouched")
+    assert stack.stop() == 0
+
+
+def test_sighup_unchanged_file_keeps_processes(stack):
+    basic(stack)
+    before = snapshot(stack)
+    stack.send(signal.SIGHUP)
+    stack.hold_for(lambda: stack.running() and snapshot(stack) == before, 1.0,
+                   "SIGHUP with an unchanged file keeps every process")
+    assert stack.stop() == 0
