@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 
 #include "config.h"
 #include "parse.h"
@@ -86,7 +87,7 @@ struct parse_state {
 	size_t		 bufsz;
 	int		 lineno;
 	int		 cont;		/* this line continues the last key */
-	int		 haskey;	/* inih's prev_name: a key in this section */
+	int		 haskey;	/* inih has a prev_name */
 	char		*err;
 	size_t		 errlen;
 	int		 errline;	/* 0 and !failed: no error yet */
@@ -304,6 +305,14 @@ parse_word(const char *s, const char *const *list)
 	return -1;
 }
 
+/* isalnum(3) in the C locale, whatever the locale is. */
+static int
+parse_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
 /* Level and process names go into socket paths, metrics and logs. */
 static int
 parse_name_ok(const char *s)
@@ -311,7 +320,7 @@ parse_name_ok(const char *s)
 	if (*s == '\0')
 		return 0;
 	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && strchr("_.@-", *s) == NULL)
+		if (!parse_alnum(*s) && strchr("_.@-", *s) == NULL)
 			return 0;
 	return 1;
 }
@@ -402,6 +411,19 @@ parse_stack_ready_level(struct parse_state *st, void *obj, const char *val)
 {
 	(void)obj;
 	return parse_ref(st, &st->ready_level, val);
+}
+
+/* A socket path that does not fit sun_path is better refused here. */
+static int
+parse_stack_control(struct parse_state *st, void *obj, const char *val)
+{
+	struct stack_conf	*conf = obj;
+	struct sockaddr_un	 sun;
+
+	if (strlen(val) >= sizeof(sun.sun_path))
+		return parse_err(st, st->keyline, "control: path longer than "
+		    "%zu bytes", sizeof(sun.sun_path) - 1);
+	return parse_path(st, &conf->control, val);
 }
 
 static int
@@ -582,7 +604,7 @@ parse_proc_env(struct parse_state *st, void *obj, const char *val)
 		return parse_err(st, st->keyline,
 		    "env: '%s' is not KEY=VALUE with a valid KEY", val);
 	for (i = 0; i < (int)n; i++)
-		if (!isalnum((unsigned char)val[i]) && val[i] != '_')
+		if (!parse_alnum(val[i]) && val[i] != '_')
 			return parse_err(st, st->keyline,
 			    "env: bad variable name '%.*s'", (int)n, val);
 	for (i = 0; i < p->nenv; i++)
@@ -671,7 +693,7 @@ static const struct parse_key parse_stack_keys[] = {
 	KEY("alarm_after", PK_MSEC, struct stack_conf, alarm_after),
 	KEY("give_up_after", PK_INT0, struct stack_conf, give_up_after),
 	KEY("stop_timeout", PK_MSEC_POS, struct stack_conf, stop_timeout),
-	KEY("control", PK_PATH, struct stack_conf, control),
+	KFN("control", parse_stack_control, 0),
 	KFN("log_prefix", parse_stack_log_prefix, 0),
 	KEY("hook_timeout", PK_MSEC_POS, struct stack_conf, hook_timeout),
 	KEY("on_alarm", PK_CMD, struct stack_conf, on_alarm),
@@ -1113,8 +1135,9 @@ parse_new_section(struct parse_state *st, char *text)
 	if (*name != '\0')
 		*name++ = '\0';
 	name += strspn(name, " \t");
-	for (end = name + strlen(name); end > name && isblank((unsigned char)end[-1]); end--)
-		end[-1] = '\0';
+	end = name + strlen(name);
+	while (end > name && isblank((unsigned char)end[-1]))
+		*--end = '\0';
 	if (strcmp(kind, "stack") == 0)
 		return parse_new_stack(st, name);
 	if (strcmp(kind, "level") != 0 && strcmp(kind, "process") != 0)
@@ -1429,7 +1452,7 @@ parse_file(const char *path, char *err, size_t errlen)
 		parse_err(&st, 0, "cannot open: %s", strerror(errno));
 	else {
 		rc = ini_parse_stream(parse_reader, &st, parse_handler, &st);
-		/* parse_reader mirrors inih's syntax, so this is a safety net. */
+		/* parse_reader mirrors inih, so this is a safety net. */
 		if (rc == -2)
 			parse_err(&st, 0, "out of memory");
 		else if (rc > 0)

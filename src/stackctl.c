@@ -63,7 +63,10 @@ ctl_connect(const char *path)
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		fprintf(stderr, "stackctl: cannot reach stackd at %s: %s\n",
 		    path, strerror(errno));
-		exit(EXIT_UNREACHABLE);
+		/* The socket is there but not for us (mode 0600): that is a
+		 * refusal for our uid, not an absent daemon. */
+		exit(errno == EACCES || errno == EPERM ? EXIT_FAILED :
+		    EXIT_UNREACHABLE);
 	}
 	return fd;
 }

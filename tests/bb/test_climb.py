@@ -91,12 +91,14 @@ def test_failing_probe_stays_below_retries_then_climbs(stack):
 
 
 def test_failed_climb_backs_off(stack):
-    # a longrun that exits during the attempt fails it at once: the only
-    # thing between two attempts is the backoff (100ms doubling to 400ms)
+    # a longrun that exits during the attempt (before its ready_delay is
+    # over) fails it at once: the only thing between two attempts is the
+    # backoff (100ms doubling to 400ms)
     d = stack.dir
     stack.write(
         level("one") +
-        proc("bad", "one", "sh -c 'date +%%s.%%N >> %s/runs; exit 1'" % d))
+        proc("bad", "one", "sh -c 'date +%%s.%%N >> %s/runs; exit 1'" % d,
+             ready_delay="300ms"))
     stack.start()
     stack.wait_until(lambda: len(stack.lines("runs")) >= 1, msg="first run")
     t0 = time.monotonic()
@@ -107,6 +109,7 @@ def test_failed_climb_backs_off(stack):
     assert st["level"] == 0
     assert 3 <= n <= 14, "climb attempts in ~2 s with 100ms..400ms backoff: %d" % n
     assert 3 <= len(runs) <= 15, runs
+    assert abs(len(runs) - n) <= 1, "one run per attempt: %d runs, %d attempts" % (len(runs), n)
     gaps = [b - a for a, b in zip(runs, runs[1:])]
     assert min(gaps) >= 0.05, "attempts not separated by a backoff: %r" % gaps
     # once at retry_max the gaps stop growing (400ms + jitter, < 1s)

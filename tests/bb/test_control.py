@@ -190,33 +190,49 @@ time.sleep(300)
 WEIRD_DESC = 'say "hi" \\ back\\\\slash / \u00fcn\u00efc\u00f8d\u00e9 \u2603 \U0001F600\ttab {}[],:'
 
 
-def test_json_escaping(stack):
-    text = 'q "quoted" \\b\\ \u2603 ctl\x01\x1f\x7f end'
-    good = stack.script("good.py", WEIRD_STATUS % (b"READY=1\nSTATUS=" + text.encode()))
-    bad = stack.script("bad.py", WEIRD_STATUS % b"READY=1\nSTATUS=bad \xff\xfe utf8 \xc3")
+def test_json_escaping_config_texts(stack):
     stack.write(
-        level("one", description=WEIRD_DESC) +
-        proc("good", "one", good, ready="notify") +
-        proc("bad", "one", bad, ready="notify") +
+        level("one", description=WEIRD_DESC) + proc("p1", "one", "sleep 300") +
         level("two", probe="sh -c 'exit 1' \"a\\\"b\\\\c \u2603\"", ready_timeout="300ms") +
         proc("p2", "two", "sleep 300"))
     stack.start()
     stack.wait_level(1)
     stack.wait_until(lambda: stack.status()["last_failure"], msg="a failure recorded")
+    st = _strict_status(stack)
+    assert st["levels"][0]["description"] == WEIRD_DESC
+    assert isinstance(st["last_failure"], str)
+    r = subprocess.run([stack.build.stackctl, "-s", stack.ctl_path, "status"],
+                       capture_output=True, timeout=10)
+    assert r.returncode == 0, r
+
+
+def _strict_status(stack):
     r = subprocess.run([stack.build.stackctl, "-s", stack.ctl_path, "status", "--json"],
                        capture_output=True, timeout=10)
     assert r.returncode == 0, r
     try:
-        st = json.loads(r.stdout.decode("utf-8"))   # strict: valid UTF-8, valid JSON
+        return json.loads(r.stdout.decode("utf-8"))   # strict: valid UTF-8, valid JSON
     except (UnicodeDecodeError, ValueError) as e:
         raise AssertionError("status --json is not valid JSON/UTF-8 (%s): %r" % (e, r.stdout))
-    assert st["levels"][0]["description"] == WEIRD_DESC
+
+
+def test_json_escaping_status_text(stack):
+    # STATUS= text comes from the child: anything, even control characters
+    # and invalid UTF-8
+    text = 'q "quoted" \\b\\ \u2603 ctl\x01\x1f\x7f end'
+    good = stack.script("good.py", WEIRD_STATUS % (b"READY=1\nSTATUS=" + text.encode()))
+    bad = stack.script("bad.py", WEIRD_STATUS % b"READY=1\nSTATUS=bad \xff\xfe utf8 \xc3")
+    stack.write(
+        level("one") +
+        proc("good", "one", good, ready="notify") +
+        proc("bad", "one", bad, ready="notify"))
+    stack.start()
+    stack.wait_level(1)
+    st = _strict_status(stack)
     got = stack.p("good", st)["status"]
     # control characters may be kept (escaped) or replaced, the rest is kept
     assert got.startswith('q "quoted" \\b\\ \u2603 ctl') and got.endswith(" end"), got
     assert "bad" in stack.p("bad", st)["status"]
-    assert isinstance(st["last_failure"], str)
-    # and the human form copes too
     r = subprocess.run([stack.build.stackctl, "-s", stack.ctl_path, "status"],
                        capture_output=True, timeout=10)
     assert r.returncode == 0, r

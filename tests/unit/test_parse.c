@@ -505,6 +505,27 @@ test_continuation_empty_first(void **state)
 	config_free(c);
 }
 
+/*
+ * As in inih, an indented first key of a section continues nothing, but
+ * any later indented line continues the key before it.
+ */
+static void
+test_indented_keys(void **state)
+{
+	struct stack_conf	*c;
+
+	(void)state;
+	c = parse_ok("[level one]\ndescription = d\n"
+	    "[process p]\n  level = one\ncommand = y\n");
+	assert_string_equal(c->levels[0].description, "d");
+	assert_int_equal(c->procs[0].level, 0);
+	assert_string_equal(c->procs[0].command.text, "y");
+	config_free(c);
+
+	expect_error("[level one]\n[process p]\n  command = y\n"
+	    "  level = one\n", ":2: process 'p' has no 'level ='");
+}
+
 static void
 test_comments(void **state)
 {
@@ -869,6 +890,10 @@ test_err_values(void **state)
 	    ":5: workdir: 'srv' is not an absolute path");
 	expect_error("[stack]\ncontrol = x.sock\n[level one]\n",
 	    ":2: control: 'x.sock' is not an absolute path");
+	expect_error("[stack]\ncontrol = /run/stackd/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n[level one]\n",
+	    ":2: control: path longer than 107 bytes");
 	expect_error("[stack]\nmetrics_file = m\n[level one]\n",
 	    ":2: metrics_file: 'm' is not an absolute path");
 	expect_error(MINIMAL "log = file:x.log\n",
@@ -976,6 +1001,7 @@ main(void)
 		cmocka_unit_test(test_stack_defaults_late),
 		cmocka_unit_test(test_continuation),
 		cmocka_unit_test(test_continuation_empty_first),
+		cmocka_unit_test(test_indented_keys),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_empty_level_and_order),
 		cmocka_unit_test(test_target_refs),

@@ -14,25 +14,25 @@
 
 /* Split s and compare with the NULL-terminated list of expected words. */
 static void
-expect_words(const char *s, ...)
+expect_words(const char *s, const char *const *want)
 {
-	va_list		 ap;
-	const char	*want, *err = NULL;
+	const char	*err = NULL;
 	char		**argv;
-	int		 i = 0;
+	int		 i;
 
 	assert_int_equal(words_split(s, &argv, &err), 0);
 	assert_non_null(argv);
-	va_start(ap, s);
-	while ((want = va_arg(ap, const char *)) != NULL) {
+	for (i = 0; want[i] != NULL; i++) {
 		assert_non_null(argv[i]);
-		assert_string_equal(argv[i], want);
-		i++;
+		assert_string_equal(argv[i], want[i]);
 	}
-	va_end(ap);
 	assert_null(argv[i]);
 	words_free(argv);
 }
+
+#define WORDS(s, ...)	\
+	expect_words(s, (const char *const[]){ __VA_ARGS__, NULL })
+#define NO_WORDS(s)	expect_words(s, (const char *const[]){ NULL })
 
 static void
 expect_error(const char *s, const char *msg)
@@ -50,74 +50,72 @@ static void
 test_plain(void **state)
 {
 	(void)state;
-	expect_words("/bin/echo hello world", "/bin/echo", "hello", "world",
-	    NULL);
-	expect_words("  lead   and trail  ", "lead", "and", "trail", NULL);
-	expect_words("a\tb\t\tc", "a", "b", "c", NULL);
-	expect_words("one", "one", NULL);
+	WORDS("/bin/echo hello world", "/bin/echo", "hello", "world");
+	WORDS("  lead   and trail  ", "lead", "and", "trail");
+	WORDS("a\tb\t\tc", "a", "b", "c");
+	WORDS("one", "one");
 }
 
 static void
 test_empty(void **state)
 {
 	(void)state;
-	expect_words("", NULL);
-	expect_words("   ", NULL);
-	expect_words(" \t \t", NULL);
+	NO_WORDS("");
+	NO_WORDS("   ");
+	NO_WORDS(" \t \t");
 }
 
 static void
 test_single_quotes(void **state)
 {
 	(void)state;
-	expect_words("sh -c 'echo a; echo b'", "sh", "-c", "echo a; echo b",
-	    NULL);
+	WORDS("sh -c 'echo a; echo b'", "sh", "-c", "echo a; echo b");
 	/* Nothing is special inside single quotes, not even a backslash. */
-	expect_words("'a\\b' '\"x\"'", "a\\b", "\"x\"", NULL);
-	expect_words("''", "", NULL);
-	expect_words("a '' b", "a", "", "b", NULL);
+	WORDS("'a\\b' '\"x\"'", "a\\b", "\"x\"");
+	WORDS("''", "");
+	WORDS("a '' b", "a", "", "b");
 }
 
 static void
 test_double_quotes(void **state)
 {
 	(void)state;
-	expect_words("\"a b\" c", "a b", "c", NULL);
-	expect_words("\"say \\\"hi\\\"\"", "say \"hi\"", NULL);
-	expect_words("\"\\\\ \\$ \\`\"", "\\ $ `", NULL);
+	WORDS("\"a b\" c", "a b", "c");
+	WORDS("\"say \\\"hi\\\"\"", "say \"hi\"");
+	WORDS("\"\\\\ \\$ \\`\"", "\\ $ `");
 	/* Other backslashes stay, as in sh. */
-	expect_words("\"\\n\\a\"", "\\n\\a", NULL);
-	expect_words("\"it's\"", "it's", NULL);
-	expect_words("\"\"", "", NULL);
+	WORDS("\"\\n\\a\"", "\\n\\a");
+	WORDS("\"it's\"", "it's");
+	WORDS("\"\"", "");
 }
 
 static void
 test_adjacent_parts(void **state)
 {
 	(void)state;
-	expect_words("a'b'\"c\"", "abc", NULL);
-	expect_words("--opt='a b'\"c d\"e", "--opt=a bc de", NULL);
-	expect_words("x''y", "xy", NULL);
+	WORDS("a'b'\"c\"", "abc");
+	WORDS("--opt='a b'\"c d\"e", "--opt=a bc de");
+	WORDS("x''y", "xy");
 }
 
 static void
 test_backslash(void **state)
 {
 	(void)state;
-	expect_words("a\\ b c", "a b", "c", NULL);
-	expect_words("\\'x\\'", "'x'", NULL);
-	expect_words("\\\\", "\\", NULL);
-	expect_words("a\\\nb", "ab", NULL);
-	expect_words("a \\\n b", "a", "b", NULL);
+	WORDS("a\\ b c", "a b", "c");
+	WORDS("\\'x\\'", "'x'");
+	WORDS("\\\\", "\\");
+	WORDS("a\\\nb", "ab");
+	WORDS("a \\\n b", "a", "b");
 }
 
 static void
 test_no_expansion(void **state)
 {
 	(void)state;
-	expect_words("echo $HOME * ~ ; # a|b > c &", "echo", "$HOME", "*", "~",
-	    ";", "#", "a|b", ">", "c", "&", NULL);
-	expect_words("$(id) `id`", "$(id)", "`id`", NULL);
+	WORDS("echo $HOME * ~ ; # a|b > c &", "echo", "$HOME", "*", "~",
+	    ";", "#", "a|b", ">", "c", "&");
+	WORDS("$(id) `id`", "$(id)", "`id`");
 }
 
 static void
