@@ -1377,6 +1377,11 @@ parse_default_name(struct parse_state *st)
 		n -= 4;
 	if ((st->conf->name = strndup(base, n)) == NULL)
 		return parse_oom(st);
+	/* The name goes into the socket path and metric labels. */
+	if (!parse_name_ok(st->conf->name))
+		return parse_err(st, 0, "stack name '%s' (from the file name) "
+		    "is not valid: use [A-Za-z0-9_.@-] or set [stack] name",
+		    st->conf->name);
 	return 0;
 }
 
@@ -1392,8 +1397,14 @@ parse_finish(struct parse_state *st)
 	parse_resolve(st, &st->target, "target", &conf->target);
 	parse_resolve(st, &st->ready_level, "ready_level",
 	    &conf->ready_level);
-	if (parse_resolve_procs(st) == -1)
+	if (st->failed || parse_resolve_procs(st) == -1)
 		return -1;
+	/* Unset, ready_level is the target: with `target = 1` and the
+	 * default `top`, READY=1 would never be sent and a Type=notify unit
+	 * would time out.  Set explicitly above the target, it is honoured
+	 * (the target may be raised later with stackctl). */
+	if (st->ready_level.name == NULL)
+		conf->ready_level = conf->target;
 	parse_defaults(conf);
 	return parse_default_name(st);
 }

@@ -1,0 +1,1992 @@
+/*
+ * test_machine.c -- the pure level state machine (machine.c, climb.c,
+ * rewind.c, restart.c) driven on a fake clock.
+ *
+ * The harness plays the daemon: it drains the machine's actions and turns
+ * them into events the way stackd.c does (a spawn is reported at once, a
+ * signalled process exits at once unless the test says otherwise, probes
+ * are answered at once or left pending for the test), records every action
+ * with the time it was seen, and moves time only to the deadlines the
+ * machine asks for, like the real event loop.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "machine.h"
+#include "parse.h"
+
+#define MAXP	16
+#define ANY	(-99)
+#define EXITED(n)	((n) << 8)	/* wait status of exit(n) */
+
+/* What a process does when it gets a signal. */
+enum on_signal {
+	SIG_EXITS,	/* exits at once, killed by that signal */
+	SIG_MANUAL,	/* the test reports the exit (h_exit) */
+	SIG_KILL_ONLY	/* ignores everything but SIGKILL */
+};
+
+/* How a probe is answered. */
+enum probe_mode { PR_MANUAL, PR_OK, PR_FAIL };
+
+struct rec {
+	struct action	 a;
+	msec_t		 at;
+};
+
+struct harness {
+	bool		 inited;
+	struct stack_conf *cfg;
+	struct machine	 m;
+	msec_t		 now;
+	pid_t		 next_pid;
+	pid_t		 pid[MAXP];
+	bool		 exec_fail[MAXP];
+	int		 spawn_exit[MAXP];	/* -1: keeps running */
+	enum on_signal	 on_signal[MAXP];
+	enum probe_mode	 lprobe[MAXP];
+	enum probe_mode	 pprobe[MAXP];
+	bool		 lprobe_pending[MAXP];
+	bool		 pprobe_pending[MAXP];
+	struct rec	*log;
+	size_t		 nlog;
+	size_t		 caplog;
+	int		 nexit;
+	int		 exit_code;
+};
+
+static struct harness	 H;
+static char		 tpath[64];
+
+/* --- the harness -------------------------------------------------------- */
+
+static struct stack_conf *
+parse_text(const char *text)
+{
+	struct stack_conf	*conf;
+	char			 err[PARSE_ERRMAX];
+	size_t			 len = strlen(text);
+	int			 fd;
+
+	snprintf(tpath, sizeof(tpath), "/tmp/stackXXXXXX.ini");
+	fd = mkstemps(tpath, 4);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	err[0] = '\0';
+	conf = parse_file(tpath, err, sizeof(err));
+	unlink(tpath);
+	if (conf == NULL)
+		fail_msg("config does not parse: %s", err);
+	return conf;
+}
+
+static void
+record(const struct action *a)
+{
+	struct rec	*r;
+
+	if (H.nlog == H.caplog) {
+		H.caplog = H.caplog ? H.caplog * 2 : 256;
+		r = realloc(H.log, H.caplog * sizeof(*r));
+		assert_non_null(r);
+		H.log = r;
+	}
+	H.log[H.nlog].a = *a;
+	H.log[H.nlog].at = H.now;
+	H.nlog++;
+}
+
+static void	drain(void);
+
+static void
+answer_probe(int level, int proc, bool ok)
+{
+	if (proc >= 0)
+		H.pprobe_pending[proc] = false;
+	else
+		H.lprobe_pending[level] = false;
+	machine_probe_done(&H.m, level, proc, ok, 5, H.now);
+}
+
+/* Play the daemon for one action. */
+static void
+act(const struct action *ap)
+{
+	struct action	 a = *ap;
+	enum probe_mode	 pm;
+
+	record(&a);
+	switch (a.kind) {
+	case ACT_SPAWN:
+		assert_true(a.proc >= 0 && a.proc < H.cfg->nprocs);
+		assert_int_equal(H.pid[a.proc], 0);
+		H.pid[a.proc] = ++H.next_pid;
+		if (H.exec_fail[a.proc]) {
+			machine_proc_spawned(&H.m, a.proc, H.pid[a.proc],
+			    false, H.now);
+			H.pid[a.proc] = 0;
+			machine_proc_exited(&H.m, a.proc, EXITED(127),
+			    H.now);
+			break;
+		}
+		machine_proc_spawned(&H.m, a.proc, H.pid[a.proc], true,
+		    H.now);
+		if (H.spawn_exit[a.proc] >= 0 && H.pid[a.proc] != 0) {
+			H.pid[a.proc] = 0;
+			machine_proc_exited(&H.m, a.proc,
+			    H.spawn_exit[a.proc], H.now);
+		}
+		break;
+	case ACT_SIGNAL:
+		assert_true(a.proc >= 0 && a.proc < H.cfg->nprocs);
+		if (H.pid[a.proc] == 0)
+			break;
+		if (H.on_signal[a.proc] == SIG_EXITS ||
+		    (H.on_signal[a.proc] == SIG_KILL_ONLY &&
+		    a.sig == SIGKILL)) {
+			H.pid[a.proc] = 0;
+			machine_proc_exited(&H.m, a.proc, a.sig, H.now);
+		}
+		break;
+	case ACT_PROBE:
+		if (a.proc >= 0) {
+			assert_int_equal(a.level,
+			    H.cfg->procs[a.proc].level);
+			H.pprobe_pending[a.proc] = true;
+			pm = H.pprobe[a.proc];
+		} else {
+			assert_true(a.level >= 0 &&
+			    a.level < H.cfg->nlevels);
+			H.lprobe_pending[a.level] = true;
+			pm = H.lprobe[a.level];
+		}
+		if (pm != PR_MANUAL)
+			answer_probe(a.level, a.proc, pm == PR_OK);
+		break;
+	case ACT_PROBE_CANCEL:
+		if (a.proc >= 0)
+			H.pprobe_pending[a.proc] = false;
+		else
+			H.lprobe_pending[a.level] = false;
+		break;
+	case ACT_EXIT:
+		H.nexit++;
+		H.exit_code = a.code;
+		break;
+	case ACT_HOOK:
+	case ACT_LOG:
+	case ACT_STATUS:
+	case ACT_READY:
+		break;
+	}
+}
+
+/* Play the daemon for every pending action, in order. */
+static void
+drain(void)
+{
+	struct action	 a;
+
+	while (machine_next_action(&H.m, &a))
+		act(&a);
+}
+
+/* Parse text, set up the defaults (everything answers at once), but do not
+ * start: the test may change the per-process behaviour first. */
+static void
+h_init_seed(const char *text, uint64_t seed)
+{
+	int	i;
+
+	memset(&H, 0, sizeof(H));
+	H.cfg = parse_text(text);
+	assert_true(H.cfg->nprocs <= MAXP && H.cfg->nlevels <= MAXP);
+	assert_int_equal(machine_init(&H.m, H.cfg, seed), 0);
+	H.inited = true;
+	H.next_pid = 1000;
+	H.exit_code = -1;
+	for (i = 0; i < MAXP; i++) {
+		H.spawn_exit[i] = -1;
+		H.on_signal[i] = SIG_EXITS;
+		H.lprobe[i] = PR_OK;
+		H.pprobe[i] = PR_OK;
+	}
+}
+
+static void
+h_init(const char *text)
+{
+	h_init_seed(text, 42);
+}
+
+static void
+h_start(msec_t t)
+{
+	H.now = t;
+	machine_start(&H.m, t);
+	drain();
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (H.inited) {
+		machine_free(&H.m);
+		config_free(H.cfg);
+	}
+	free(H.log);
+	memset(&H, 0, sizeof(H));
+	return 0;
+}
+
+/* Tick at every deadline up to and including t, then stand at t. */
+static void
+advance_to(msec_t t)
+{
+	msec_t	d;
+	int	guard = 0;
+
+	drain();
+	for (;;) {
+		d = machine_next_deadline(&H.m);
+		if (d > t)
+			break;
+		if (++guard > 100000)
+			fail_msg("deadline loop: machine keeps asking for a "
+			    "tick at %lld (now %lld)", (long long)d,
+			    (long long)H.now);
+		if (d > H.now)
+			H.now = d;
+		machine_tick(&H.m, H.now);
+		drain();
+	}
+	if (t > H.now)
+		H.now = t;
+}
+
+static void
+advance_by(msec_t dt)
+{
+	advance_to(H.now + dt);
+}
+
+/* The process exits on its own (or after a signal the test held back). */
+static void
+h_exit(int proc, int wstatus)
+{
+	assert_true(H.pid[proc] != 0);
+	H.pid[proc] = 0;
+	machine_proc_exited(&H.m, proc, wstatus, H.now);
+	drain();
+}
+
+static void
+h_ready(int proc)
+{
+	machine_proc_ready(&H.m, proc, H.now);
+	drain();
+}
+
+static void
+h_probe(int level, int proc, bool ok)
+{
+	if (proc >= 0)
+		assert_true(H.pprobe_pending[proc]);
+	else
+		assert_true(H.lprobe_pending[level]);
+	answer_probe(level, proc, ok);
+	drain();
+}
+
+static int
+P(const char *name)
+{
+	int	i = config_proc_index(H.cfg, name);
+
+	assert_true(i >= 0);
+	return i;
+}
+
+static int
+L(const char *name)
+{
+	int	i = config_level_index(H.cfg, name);
+
+	assert_true(i >= 0);
+	return i;
+}
+
+static bool
+match(const struct rec *r, enum act_kind kind, int level, int proc)
+{
+	return r->a.kind == kind && (level == ANY || r->a.level == level) &&
+	    (proc == ANY || r->a.proc == proc);
+}
+
+/* Actions of a kind in log[from..]. */
+static int
+count_since(size_t from, enum act_kind kind, int level, int proc)
+{
+	size_t	i;
+	int	n = 0;
+
+	for (i = from; i < H.nlog; i++)
+		if (match(&H.log[i], kind, level, proc))
+			n++;
+	return n;
+}
+
+static int
+count_act(enum act_kind kind, int level, int proc)
+{
+	return count_since(0, kind, level, proc);
+}
+
+static int
+count_spawns(int proc)
+{
+	return count_act(ACT_SPAWN, ANY, proc);
+}
+
+static int
+count_signals(int proc, int sig)
+{
+	size_t	i;
+	int	n = 0;
+
+	for (i = 0; i < H.nlog; i++)
+		if (match(&H.log[i], ACT_SIGNAL, ANY, proc) &&
+		    (sig == ANY || H.log[i].a.sig == sig))
+			n++;
+	return n;
+}
+
+static int
+count_hooks(int level, enum hook_event hook)
+{
+	size_t	i;
+	int	n = 0;
+
+	for (i = 0; i < H.nlog; i++)
+		if (match(&H.log[i], ACT_HOOK, level, ANY) &&
+		    H.log[i].a.hook == hook)
+			n++;
+	return n;
+}
+
+/* The signal last sent to proc, 0 if none. */
+static int
+last_signal(int proc)
+{
+	size_t	i;
+
+	for (i = H.nlog; i > 0; i--)
+		if (match(&H.log[i - 1], ACT_SIGNAL, ANY, proc))
+			return H.log[i - 1].a.sig;
+	return 0;
+}
+
+/* Index of the first matching action at or after from; -1 if none. */
+static long
+find_from(size_t from, enum act_kind kind, int level, int proc)
+{
+	size_t	i;
+
+	for (i = from; i < H.nlog; i++)
+		if (match(&H.log[i], kind, level, proc))
+			return (long)i;
+	return -1;
+}
+
+static long
+find_act(enum act_kind kind, int level, int proc)
+{
+	return find_from(0, kind, level, proc);
+}
+
+static long
+find_hook(int level, enum hook_event hook)
+{
+	size_t	i;
+
+	for (i = 0; i < H.nlog; i++)
+		if (match(&H.log[i], ACT_HOOK, level, ANY) &&
+		    H.log[i].a.hook == hook)
+			return (long)i;
+	return -1;
+}
+
+/* Time of the last matching action; -1 if none. */
+static msec_t
+last_time(enum act_kind kind, int level, int proc)
+{
+	size_t	i;
+
+	for (i = H.nlog; i > 0; i--)
+		if (match(&H.log[i - 1], kind, level, proc))
+			return H.log[i - 1].at;
+	return -1;
+}
+
+typedef bool	(*pred_fn)(void);
+
+/* Move from deadline to deadline until pred holds; fail after limit. */
+static void
+run_until(pred_fn pred, msec_t limit)
+{
+	msec_t	d;
+	int	guard = 0;
+
+	drain();
+	while (!pred()) {
+		d = machine_next_deadline(&H.m);
+		if (d > limit)
+			fail_msg("condition not reached by %lld (now %lld, "
+			    "next deadline %lld)", (long long)limit,
+			    (long long)H.now, (long long)d);
+		if (++guard > 100000)
+			fail_msg("deadline loop");
+		if (d > H.now)
+			H.now = d;
+		machine_tick(&H.m, H.now);
+		drain();
+	}
+}
+
+static int	want_level;
+static bool
+level_climbing(void)
+{
+	return H.m.levels[want_level].state == LEVEL_CLIMBING;
+}
+
+static void
+run_until_climbing(int lvl, msec_t limit)
+{
+	want_level = lvl;
+	run_until(level_climbing, limit);
+}
+
+#define STACK_HDR \
+	"[stack]\n" \
+	"alarm_after = 0\n" \
+	"retry_min = 1s\n" \
+	"retry_max = 8s\n"
+
+/* --- 1. climb order, READY, on_up ---------------------------------------- */
+
+static void
+test_climb_order(void **state)
+{
+	int	a, init, b, c, l1, l2;
+	long	up1, sb, sc, up2, rd;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "ready_level = two\n"
+	    "[level one]\n"
+	    "probe = /bin/true\n"
+	    "probe_interval = 1s\n"
+	    "on_up = /bin/echo one up\n"
+	    "[level two]\n"
+	    "on_up = /bin/echo two up\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nready = notify\n"
+	    "[process init]\nlevel = one\ntype = oneshot\ncommand = /bin/init\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\n"
+	    "[process c]\nlevel = two\ncommand = /bin/c\n");
+	a = P("a"); init = P("init"); b = P("b"); c = P("c");
+	l1 = L("one"); l2 = L("two");
+	H.lprobe[l1] = PR_MANUAL;
+	h_start(0);
+
+	/* Level 1's processes start at once, in file order. */
+	assert_int_equal(count_spawns(a), 1);
+	assert_int_equal(count_spawns(init), 1);
+	assert_true(find_act(ACT_SPAWN, l1, a) < find_act(ACT_SPAWN, l1, init));
+	assert_int_equal(H.m.levels[l1].state, LEVEL_CLIMBING);
+	advance_to(0);
+	assert_true(H.lprobe_pending[l1]);
+
+	/* The longrun gets ready: not enough. */
+	advance_to(100);
+	h_ready(a);
+	assert_int_equal(H.m.procs[a].state, PS_RUNNING);
+	assert_int_equal(H.m.levels[l1].state, LEVEL_CLIMBING);
+	assert_int_equal(count_spawns(b), 0);
+
+	/* The oneshot exits 0: still waiting for the probe. */
+	advance_to(200);
+	h_exit(init, EXITED(0));
+	assert_int_equal(H.m.procs[init].state, PS_DONE);
+	assert_int_equal(H.m.levels[l1].state, LEVEL_CLIMBING);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(count_spawns(b), 0);
+
+	/* A failed probe does not make it ready either; it is re-run one
+	 * probe_interval after it finished. */
+	advance_to(300);
+	h_probe(l1, -1, false);
+	assert_int_equal(H.m.levels[l1].state, LEVEL_CLIMBING);
+	assert_int_equal(count_spawns(b), 0);
+	advance_to(1299);
+	assert_false(H.lprobe_pending[l1]);
+	advance_to(1300);
+	assert_true(H.lprobe_pending[l1]);
+	assert_int_equal(count_act(ACT_PROBE, l1, -1), 2);
+	assert_int_equal(count_act(ACT_READY, ANY, ANY), 0);
+	assert_int_equal(count_hooks(ANY, HOOK_UP), 0);
+
+	/* The probe passes: level 1 up, then level 2 climbs at once. */
+	h_probe(l1, -1, true);
+	assert_int_equal(H.m.levels[l1].state, LEVEL_UP);
+	assert_int_equal(count_spawns(b), 1);
+	assert_int_equal(count_spawns(c), 1);
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(H.m.levels[l2].state, LEVEL_UP);
+
+	up1 = find_hook(l1, HOOK_UP);
+	sb = find_act(ACT_SPAWN, l2, b);
+	sc = find_act(ACT_SPAWN, l2, c);
+	up2 = find_hook(l2, HOOK_UP);
+	rd = find_act(ACT_READY, ANY, ANY);
+	assert_true(up1 >= 0 && sb >= 0 && sc >= 0 && up2 >= 0 && rd >= 0);
+	assert_true(up1 < sb);
+	assert_true(sb < sc);
+	assert_true(sc < up2);
+	assert_true(up2 < rd);
+	assert_int_equal(count_hooks(l1, HOOK_UP), 1);
+	assert_int_equal(count_hooks(l2, HOOK_UP), 1);
+	assert_int_equal(count_act(ACT_READY, ANY, ANY), 1);
+
+	/* READY is sent once: a crash, a restart, a descent and a climb
+	 * back do not send it again. */
+	advance_by(500);
+	h_exit(b, SIGSEGV);
+	assert_int_equal(count_spawns(b), 2);
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(machine_set_target(&H.m, 2, H.now), 0);
+	drain();
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(count_hooks(l2, HOOK_UP), 2);
+	advance_by(60000);
+	assert_int_equal(count_act(ACT_READY, ANY, ANY), 1);
+	assert_int_equal(H.nexit, 0);
+}
+
+/* ready_level = 1 is signalled when level 1 is up, not at the top; 0 at
+ * once. */
+static void
+test_ready_level(void **state)
+{
+	int	b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "ready_level = 1\n"
+	    "[level one]\n[level two]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\nready = notify\n");
+	b = P("b");
+	h_start(0);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(count_act(ACT_READY, ANY, ANY), 1);
+	assert_true(find_act(ACT_READY, ANY, ANY) <
+	    find_act(ACT_SPAWN, ANY, b) ||
+	    find_hook(0, HOOK_UP) < find_act(ACT_READY, ANY, ANY));
+	advance_by(100);
+	h_ready(b);
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(count_act(ACT_READY, ANY, ANY), 1);
+	teardown(NULL);
+
+	h_init(STACK_HDR
+	    "ready_level = 0\n"
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nready = notify\n");
+	h_start(0);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(count_act(ACT_READY, ANY, ANY), 1);
+	h_ready(P("a"));
+	assert_int_equal(count_act(ACT_READY, ANY, ANY), 1);
+}
+
+/* --- 2. ready_delay ------------------------------------------------------ */
+
+static void
+test_ready_delay(void **state)
+{
+	int	a, b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nready_delay = 2s\n"
+	    "[process b]\nlevel = one\ncommand = /bin/b\nready_delay = 500ms\n");
+	a = P("a"); b = P("b");
+	h_start(1000);
+	assert_int_equal(H.m.procs[a].state, PS_STARTING);
+	assert_int_equal(machine_next_deadline(&H.m), 1500);
+	advance_to(1500);
+	assert_int_equal(H.m.procs[b].state, PS_RUNNING);
+	assert_int_equal(H.m.procs[a].state, PS_STARTING);
+	assert_int_equal(machine_next_deadline(&H.m), 3000);
+	/* ticks before the delay do not make it ready */
+	machine_tick(&H.m, 2999);
+	H.now = 2999;
+	drain();
+	assert_int_equal(H.m.procs[a].state, PS_STARTING);
+	assert_int_equal(H.m.levels[0].state, LEVEL_CLIMBING);
+	assert_int_equal(H.m.current, 0);
+	advance_to(3000);
+	assert_int_equal(H.m.procs[a].state, PS_RUNNING);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(last_time(ACT_HOOK, 0, -1), 3000);
+
+	/* A restart while up waits for the delay again. */
+	advance_to(4000);
+	h_exit(a, EXITED(1));
+	assert_int_equal(count_spawns(a), 2);
+	assert_int_equal(H.m.procs[a].state, PS_STARTING);
+	advance_to(5999);
+	assert_int_equal(H.m.procs[a].state, PS_STARTING);
+	advance_to(6000);
+	assert_int_equal(H.m.procs[a].state, PS_RUNNING);
+	assert_int_equal(H.m.current, 1);
+}
+
+/* --- 3. ready_timeout and the backoff ----------------------------------- */
+
+#define TIMEOUT_CONF \
+	"[stack]\n" \
+	"alarm_after = 0\n" \
+	"retry_min = 1s\n" \
+	"retry_max = 4s\n" \
+	"[level one]\n" \
+	"[process base]\nlevel = one\ncommand = /bin/base\n" \
+	"[level two]\n" \
+	"ready_timeout = 3s\n" \
+	"intensity = 0\n" \
+	"[process w]\nlevel = two\ncommand = /bin/w\nready = notify\n" \
+	"stop_signal = INT\n"
+
+/* Let the current climb of level two time out; return the failure time. */
+static msec_t
+timeout_once(int w)
+{
+	msec_t	start, fail;
+
+	run_until_climbing(1, H.now + 100000);
+	start = H.now;
+	assert_int_equal(last_time(ACT_SPAWN, 1, w), start);
+	assert_int_equal(H.m.levels[1].climb_deadline, start + 3000);
+	advance_to(start + 2999);
+	assert_int_equal(H.m.levels[1].state, LEVEL_CLIMBING);
+	assert_int_equal(H.m.procs[w].state, PS_STARTING);
+	advance_to(start + 3000);
+	fail = start + 3000;
+	assert_int_equal(last_signal(w), SIGINT);
+	assert_int_equal(last_time(ACT_SIGNAL, 1, w), fail);
+	assert_int_equal(H.m.levels[1].state, LEVEL_DOWN);
+	assert_int_equal(H.m.current, 1);
+	return fail;
+}
+
+static void
+test_ready_timeout(void **state)
+{
+	int	w, base;
+	msec_t	fail, up, wait;
+
+	(void)state;
+	h_init(TIMEOUT_CONF);
+	w = P("w"); base = P("base");
+	H.on_signal[w] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.levels[1].state, LEVEL_CLIMBING);
+
+	/* First failure: stop signal; the level is down only once w has
+	 * exited; current stays 1. */
+	advance_to(2999);
+	assert_int_equal(count_signals(w, ANY), 0);
+	advance_to(3000);
+	assert_int_equal(count_signals(w, SIGINT), 1);
+	assert_int_equal(H.m.levels[1].state, LEVEL_STOPPING);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.levels[1].failures_total, 1);
+	assert_int_equal(H.m.failed_climbs, 1);
+	assert_true(H.m.last_failure[0] != '\0');
+	assert_non_null(strstr(H.m.last_failure, "two"));
+	advance_to(3100);
+	h_exit(w, SIGINT);
+	assert_int_equal(H.m.levels[1].state, LEVEL_DOWN);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(count_signals(base, ANY), 0);
+	/* a level that never came up gets no on_down */
+	assert_int_equal(count_hooks(1, HOOK_DOWN), 0);
+	/* first failure: exactly retry_min (jitter never goes below it) */
+	wait = H.m.retry_at - 3000;
+	assert_true(wait >= 750 && wait <= 1000);
+	assert_int_equal(wait, 1000);
+	assert_int_equal(H.m.backoff, 2000);
+	assert_int_equal(machine_next_deadline(&H.m), H.m.retry_at);
+	advance_to(H.m.retry_at - 1);
+	assert_int_equal(count_spawns(w), 1);
+	H.on_signal[w] = SIG_EXITS;
+	advance_to(H.m.retry_at);
+	assert_int_equal(count_spawns(w), 2);
+
+	/* Second: base 2s, minus up to 25%. */
+	fail = timeout_once(w);
+	wait = H.m.retry_at - fail;
+	assert_true(wait >= 1500 && wait <= 2000);
+	assert_int_equal(H.m.backoff, 4000);
+	assert_int_equal(H.m.failed_climbs, 2);
+	/* Third and fourth: base capped at retry_max = 4s. */
+	fail = timeout_once(w);
+	wait = H.m.retry_at - fail;
+	assert_true(wait >= 3000 && wait <= 4000);
+	assert_int_equal(H.m.backoff, 4000);
+	fail = timeout_once(w);
+	wait = H.m.retry_at - fail;
+	assert_true(wait >= 3000 && wait <= 4000);
+	assert_int_equal(H.m.levels[1].failures_total, 4);
+	assert_int_equal(H.m.levels[1].climb_attempts_total, 4);
+
+	/* Fifth attempt succeeds, but the level falls 100ms later: the
+	 * backoff is not reset. */
+	run_until_climbing(1, H.now + 100000);
+	advance_by(100);
+	h_ready(w);
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(H.m.failed_climbs, 0);
+	up = H.now;
+	assert_int_equal(H.m.stable_at, up + 4000);
+	advance_to(up + 100);
+	h_exit(w, EXITED(1));	/* intensity 0: the level fails */
+	assert_int_equal(H.m.current, 1);
+	wait = H.m.retry_at - (up + 100);
+	assert_true(wait >= 3000 && wait <= 4000);
+
+	/* Sixth succeeds and stays up for retry_max: base back to retry_min. */
+	run_until_climbing(1, H.now + 100000);
+	h_ready(w);
+	up = H.now;
+	assert_int_equal(H.m.current, 2);
+	advance_to(up + 3999);
+	assert_int_equal(H.m.backoff, 4000);
+	advance_to(up + 4000);
+	assert_int_equal(H.m.backoff, 1000);
+	advance_to(up + 5000);
+	h_exit(w, EXITED(1));
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.retry_at - (up + 5000), 1000);
+	assert_int_equal(H.m.backoff, 2000);
+	assert_int_equal(H.nexit, 0);
+}
+
+/* The jitter stays within [base * 3/4, base], never below retry_min, and
+ * does jitter: different seeds give different waits. */
+static void
+test_backoff_jitter_range(void **state)
+{
+	msec_t	waits[40][4], fail, base, lo;
+	int	seed, k, w;
+	bool	differ = false;
+
+	(void)state;
+	for (seed = 1; seed <= 40; seed++) {
+		h_init_seed(TIMEOUT_CONF, (uint64_t)seed * 7919);
+		w = P("w");
+		h_start(0);
+		base = 1000;
+		for (k = 0; k < 4; k++) {
+			fail = timeout_once(w);
+			waits[seed - 1][k] = H.m.retry_at - fail;
+			lo = base - base / 4;
+			if (lo < 1000)
+				lo = 1000;
+			if (waits[seed - 1][k] < lo ||
+			    waits[seed - 1][k] > base)
+				fail_msg("seed %d failure %d: wait %lld not in "
+				    "[%lld, %lld]", seed, k + 1,
+				    (long long)waits[seed - 1][k],
+				    (long long)lo, (long long)base);
+			base = base * 2 > 4000 ? 4000 : base * 2;
+		}
+		if (seed > 1 && waits[seed - 1][2] != waits[0][2])
+			differ = true;
+		teardown(NULL);
+	}
+	assert_true(differ);
+}
+
+/* --- 4. stop escalation -------------------------------------------------- */
+
+static void
+test_stop_escalation(void **state)
+{
+	int	a, b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "stop_timeout = 10s\n"
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nstop_timeout = 2s\n"
+	    "[process b]\nlevel = one\ncommand = /bin/b\nstop_signal = QUIT\n");
+	a = P("a"); b = P("b");
+	H.on_signal[a] = SIG_KILL_ONLY;
+	H.on_signal[b] = SIG_KILL_ONLY;
+	h_start(0);
+	assert_int_equal(H.m.current, 1);
+	advance_to(100);
+	assert_int_equal(machine_set_target(&H.m, 0, H.now), 0);
+	drain();
+	assert_int_equal(last_signal(a), SIGTERM);
+	assert_int_equal(last_signal(b), SIGQUIT);
+	assert_int_equal(H.m.procs[a].state, PS_STOPPING);
+	assert_int_equal(H.m.levels[0].state, LEVEL_STOPPING);
+
+	advance_to(2099);
+	assert_int_equal(count_signals(a, SIGKILL), 0);
+	advance_to(2100);
+	assert_int_equal(count_signals(a, SIGKILL), 1);
+	assert_int_equal(last_time(ACT_SIGNAL, ANY, a), 2100);
+	assert_int_equal(H.m.procs[a].state, PS_STOPPED);
+	/* b uses the stack's 10s */
+	assert_int_equal(H.m.levels[0].state, LEVEL_STOPPING);
+	assert_int_equal(H.m.current, 1);
+	advance_to(10099);
+	assert_int_equal(count_signals(b, SIGKILL), 0);
+	advance_to(10100);
+	assert_int_equal(count_signals(b, SIGKILL), 1);
+	assert_int_equal(H.m.levels[0].state, LEVEL_DOWN);
+	assert_int_equal(H.m.current, 0);
+	/* SIGKILL is sent once, not again at later ticks */
+	advance_to(60000);
+	assert_int_equal(count_signals(a, SIGKILL), 1);
+	assert_int_equal(count_signals(b, SIGKILL), 1);
+	assert_int_equal(H.nexit, 0);
+}
+
+/* --- 5. ratchet ---------------------------------------------------------- */
+
+static void
+test_ratchet(void **state)
+{
+	int	a, b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\n");
+	a = P("a"); b = P("b");
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+	advance_to(1000);
+	h_exit(a, EXITED(1));
+	assert_int_equal(count_spawns(a), 2);
+	assert_int_equal(last_time(ACT_SPAWN, 0, a), 1000);
+	assert_int_equal(H.m.procs[a].state, PS_RUNNING);
+	assert_int_equal(count_spawns(b), 1);
+	assert_int_equal(count_signals(b, ANY), 0);
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(H.m.levels[0].state, LEVEL_UP);
+	assert_int_equal(H.m.levels[1].state, LEVEL_UP);
+	assert_int_equal(H.m.procs[b].state, PS_RUNNING);
+	assert_int_equal(H.m.procs[a].restarts_total, 1);
+	/* killed by a signal: the same */
+	advance_to(2000);
+	h_exit(a, SIGKILL);
+	assert_int_equal(count_spawns(a), 3);
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(count_signals(b, ANY), 0);
+	assert_int_equal(count_hooks(ANY, HOOK_DOWN), 0);
+	assert_int_equal(H.m.levels[0].failures_total, 0);
+}
+
+/* --- 6. restart types ---------------------------------------------------- */
+
+static void
+test_restart_types(void **state)
+{
+	int	perm, t1, t2, temp, temp0;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "intensity = 100\n"
+	    "[process perm]\nlevel = one\ncommand = /bin/p\n"
+	    "[process t1]\nlevel = one\ncommand = /bin/t\nrestart = transient\n"
+	    "[process t2]\nlevel = one\ncommand = /bin/t\nrestart = transient\n"
+	    "[process temp]\nlevel = one\ncommand = /bin/x\nrestart = temporary\n"
+	    "[process temp0]\nlevel = one\ncommand = /bin/x\n"
+	    "restart = temporary\n");
+	perm = P("perm"); t1 = P("t1"); t2 = P("t2");
+	temp = P("temp"); temp0 = P("temp0");
+	h_start(0);
+	assert_int_equal(H.m.current, 1);
+
+	/* transient: not after exit 0 */
+	advance_to(100);
+	h_exit(t1, EXITED(0));
+	assert_int_equal(count_spawns(t1), 1);
+	assert_int_equal(H.m.procs[t1].state, PS_EXITED);
+	assert_int_equal(H.m.levels[0].state, LEVEL_UP);
+	/* transient: after exit 1 and after a signal */
+	advance_to(200);
+	h_exit(t2, EXITED(1));
+	assert_int_equal(count_spawns(t2), 2);
+	assert_int_equal(H.m.procs[t2].state, PS_RUNNING);
+	advance_to(300);
+	h_exit(t2, SIGSEGV);
+	assert_int_equal(count_spawns(t2), 3);
+	/* temporary: never, whatever the status */
+	advance_to(400);
+	h_exit(temp, EXITED(1));
+	assert_int_equal(count_spawns(temp), 1);
+	assert_int_equal(H.m.procs[temp].state, PS_EXITED);
+	h_exit(temp0, SIGKILL);
+	assert_int_equal(count_spawns(temp0), 1);
+	/* permanent: always, even after exit 0 */
+	advance_to(500);
+	h_exit(perm, EXITED(0));
+	assert_int_equal(count_spawns(perm), 2);
+	h_exit(perm, SIGTERM);
+	assert_int_equal(count_spawns(perm), 3);
+	assert_int_equal(H.m.procs[perm].state, PS_RUNNING);
+	/* restarts that did not happen do not count: 4 restarts */
+	assert_int_equal(intensity_count(&H.m.levels[0].intensity, H.now,
+	    H.cfg->levels[0].period), 4);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.levels[0].state, LEVEL_UP);
+	/* the exited ones are left alone */
+	advance_to(60000);
+	assert_int_equal(count_spawns(t1), 1);
+	assert_int_equal(count_spawns(temp), 1);
+
+	/* an exec failure is an abnormal exit: transient is restarted */
+	H.exec_fail[t2] = true;
+	h_exit(t2, SIGKILL);
+	/* first restart fails exec (127) and is restarted, and so on until
+	 * the level's intensity (100) gives up */
+	assert_true(count_spawns(t2) > 10);
+	assert_int_equal(H.m.current, 0);
+	assert_non_null(strstr(H.m.last_failure, "one"));
+}
+
+/* --- 7. strategies ------------------------------------------------------- */
+
+static void
+test_one_for_all(void **state)
+{
+	int	a, b, c, o;
+	size_t	mark;
+	long	sa, sb, sc;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "strategy = one_for_all\n"
+	    "intensity = 1\n"
+	    "period = 10s\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[process o]\nlevel = one\ncommand = /bin/o\ntype = oneshot\n"
+	    "[process b]\nlevel = one\ncommand = /bin/b\n"
+	    "[process c]\nlevel = one\ncommand = /bin/c\nstop_signal = INT\n");
+	a = P("a"); b = P("b"); c = P("c"); o = P("o");
+	H.spawn_exit[o] = EXITED(0);
+	H.on_signal[a] = H.on_signal[b] = H.on_signal[c] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.procs[o].state, PS_DONE);
+
+	advance_to(1000);
+	mark = H.nlog;
+	h_exit(b, EXITED(1));
+	/* every running sibling is stopped; nothing is spawned yet */
+	assert_int_equal(count_signals(a, SIGTERM), 1);
+	assert_int_equal(count_signals(c, SIGINT), 1);
+	assert_int_equal(count_signals(b, ANY), 0);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 0);
+	assert_int_equal(H.m.levels[0].state, LEVEL_UP);
+	assert_int_equal(H.m.current, 1);
+
+	advance_to(1100);
+	h_exit(a, SIGTERM);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 0);
+	advance_to(1200);
+	h_exit(c, SIGINT);
+	/* all down: all three respawned, in file order; the oneshot not */
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 3);
+	sa = find_from(mark, ACT_SPAWN, 0, a);
+	sb = find_from(mark, ACT_SPAWN, 0, b);
+	sc = find_from(mark, ACT_SPAWN, 0, c);
+	assert_true(sa >= 0 && sa < sb && sb < sc);
+	assert_int_equal(H.log[sa].at, 1200);
+	assert_int_equal(count_spawns(o), 1);
+	assert_int_equal(H.m.procs[a].state, PS_RUNNING);
+	assert_int_equal(H.m.procs[b].state, PS_RUNNING);
+	assert_int_equal(H.m.procs[c].state, PS_RUNNING);
+	/* one event, one count: intensity 1 is not exceeded */
+	assert_int_equal(intensity_count(&H.m.levels[0].intensity, H.now,
+	    10000), 1);
+	assert_int_equal(H.m.levels[0].state, LEVEL_UP);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.levels[0].failures_total, 0);
+
+	/* a second event within the period exceeds intensity 1 */
+	advance_to(2000);
+	h_exit(a, EXITED(1));
+	assert_int_equal(H.m.levels[0].failures_total, 1);
+	assert_int_equal(count_spawns(a), 2);
+	/* the level is being stopped: b and c get their stop signals */
+	assert_int_equal(count_signals(b, SIGTERM), 1);
+	assert_int_equal(count_signals(c, SIGINT), 2);
+	h_exit(b, SIGTERM);
+	h_exit(c, SIGINT);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(H.m.levels[0].state, LEVEL_DOWN);
+}
+
+static void
+test_rest_for_one(void **state)
+{
+	int	a, b, c;
+	size_t	mark;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "strategy = rest_for_one\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[process b]\nlevel = one\ncommand = /bin/b\n"
+	    "[process c]\nlevel = one\ncommand = /bin/c\n");
+	a = P("a"); b = P("b"); c = P("c");
+	H.on_signal[a] = H.on_signal[b] = H.on_signal[c] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.current, 1);
+	advance_to(1000);
+	mark = H.nlog;
+	h_exit(b, SIGSEGV);
+	assert_int_equal(count_signals(a, ANY), 0);
+	assert_int_equal(count_signals(c, SIGTERM), 1);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 0);
+	advance_to(1500);
+	h_exit(c, SIGTERM);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 2);
+	assert_true(find_from(mark, ACT_SPAWN, 0, b) <
+	    find_from(mark, ACT_SPAWN, 0, c));
+	assert_int_equal(find_from(mark, ACT_SPAWN, 0, a), -1);
+	assert_int_equal(count_spawns(a), 1);
+	assert_int_equal(intensity_count(&H.m.levels[0].intensity, H.now,
+	    H.cfg->levels[0].period), 1);
+
+	/* the last one exiting restarts only itself */
+	mark = H.nlog;
+	h_exit(c, EXITED(2));
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 1);
+	assert_int_equal(count_since(mark, ACT_SPAWN, 0, c), 1);
+	assert_int_equal(count_since(mark, ACT_SIGNAL, ANY, ANY), 0);
+
+	/* the first one exiting restarts everything */
+	mark = H.nlog;
+	h_exit(a, EXITED(2));
+	assert_int_equal(count_since(mark, ACT_SIGNAL, ANY, ANY), 2);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 0);
+	h_exit(c, SIGTERM);
+	h_exit(b, SIGTERM);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 3);
+	assert_true(find_from(mark, ACT_SPAWN, 0, a) <
+	    find_from(mark, ACT_SPAWN, 0, b));
+	assert_true(find_from(mark, ACT_SPAWN, 0, b) <
+	    find_from(mark, ACT_SPAWN, 0, c));
+	assert_int_equal(H.m.current, 1);
+}
+
+/* --- 8. intensity exceeded while up -------------------------------------- */
+
+static void
+test_intensity_rewind(void **state)
+{
+	int	a, b, b2, c;
+	long	sc, sb2;
+	msec_t	wait;
+
+	(void)state;
+	h_init("[stack]\nalarm_after = 0\nretry_min = 1s\nretry_max = 4s\n"
+	    "[level one]\non_down = /bin/echo\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\nintensity = 2\nperiod = 10s\non_down = /bin/echo\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\n"
+	    "[process b2]\nlevel = two\ncommand = /bin/b2\nstop_signal = INT\n"
+	    "[level three]\non_down = /bin/echo\n"
+	    "[process c]\nlevel = three\ncommand = /bin/c\nstop_signal = HUP\n");
+	a = P("a"); b = P("b"); b2 = P("b2"); c = P("c");
+	H.on_signal[c] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.current, 3);
+
+	advance_to(100);
+	h_exit(b, EXITED(1));
+	advance_to(200);
+	h_exit(b, EXITED(1));
+	assert_int_equal(count_spawns(b), 3);
+	assert_int_equal(H.m.current, 3);
+	assert_int_equal(H.m.levels[1].failures_total, 0);
+	/* the third restart within 10s is one too many */
+	advance_to(300);
+	h_exit(b, EXITED(1));
+	assert_int_equal(count_spawns(b), 3);
+	assert_int_equal(H.m.levels[1].failures_total, 1);
+	assert_true(H.m.levels[1].failed);
+	assert_non_null(strstr(H.m.last_failure, "two"));
+	assert_non_null(strstr(H.m.last_failure, "restart"));
+	/* top-down: level three is stopped first, b2 waits */
+	assert_int_equal(count_signals(c, SIGHUP), 1);
+	assert_int_equal(count_signals(b2, ANY), 0);
+	assert_int_equal(H.m.levels[2].state, LEVEL_STOPPING);
+	assert_int_equal(H.m.levels[1].state, LEVEL_UP);
+	assert_int_equal(H.m.current, 3);
+
+	advance_to(400);
+	h_exit(c, SIGHUP);
+	sc = find_act(ACT_SIGNAL, 2, c);
+	sb2 = find_act(ACT_SIGNAL, 1, b2);
+	assert_true(sc >= 0 && sb2 > sc);
+	assert_int_equal(last_signal(b2), SIGINT);
+	/* b2 exits at once: level two is down; level one stays */
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.levels[2].state, LEVEL_DOWN);
+	assert_int_equal(H.m.levels[1].state, LEVEL_DOWN);
+	assert_int_equal(H.m.levels[0].state, LEVEL_UP);
+	assert_int_equal(count_signals(a, ANY), 0);
+	assert_int_equal(count_hooks(2, HOOK_DOWN), 1);
+	assert_int_equal(count_hooks(1, HOOK_DOWN), 1);
+	assert_int_equal(count_hooks(0, HOOK_DOWN), 0);
+	assert_true(find_hook(2, HOOK_DOWN) < find_hook(1, HOOK_DOWN));
+	assert_false(H.m.levels[1].failed);
+
+	/* climbing again after the backoff counted from the failure */
+	wait = H.m.retry_at - 300;
+	assert_int_equal(wait, 1000);
+	advance_to(1299);
+	assert_int_equal(count_spawns(b), 3);
+	assert_int_equal(count_spawns(b2), 1);
+	advance_to(1300);
+	assert_int_equal(count_spawns(b), 4);
+	assert_int_equal(count_spawns(b2), 2);
+	assert_int_equal(count_spawns(c), 2);
+	assert_int_equal(H.m.current, 3);
+	/* a fresh climb starts with a fresh intensity window */
+	advance_to(1400);
+	h_exit(b, EXITED(1));
+	assert_int_equal(H.m.current, 3);
+	assert_int_equal(H.m.levels[1].failures_total, 1);
+	assert_int_equal(H.nexit, 0);
+}
+
+/* The top level failing rewinds only itself. */
+static void
+test_top_level_fails(void **state)
+{
+	int	a, b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\nintensity = 0\non_down = /bin/echo\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\n");
+	a = P("a"); b = P("b");
+	h_start(0);
+	advance_to(500);
+	h_exit(b, EXITED(3));
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(count_signals(a, ANY), 0);
+	assert_int_equal(count_hooks(1, HOOK_DOWN), 1);
+	assert_int_equal(H.m.levels[1].failures_total, 1);
+	assert_int_equal(H.m.retry_at, 1500);
+	advance_to(1500);
+	assert_int_equal(count_spawns(b), 2);
+	assert_int_equal(H.m.current, 2);
+}
+
+/* --- 9. oneshot ---------------------------------------------------------- */
+
+static void
+test_oneshot(void **state)
+{
+	int	a, init;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[process init]\nlevel = one\ntype = oneshot\ncommand = /bin/init\n");
+	a = P("a"); init = P("init");
+	h_start(0);
+	/* a is ready, init still running: not up */
+	assert_int_equal(H.m.procs[a].state, PS_RUNNING);
+	assert_int_equal(H.m.procs[init].state, PS_STARTING);
+	assert_int_equal(H.m.levels[0].state, LEVEL_CLIMBING);
+	advance_to(500);
+	assert_int_equal(H.m.current, 0);
+
+	/* a non-zero exit fails the attempt */
+	h_exit(init, EXITED(2));
+	assert_int_equal(H.m.procs[init].state, PS_EXITED);
+	assert_int_equal(count_signals(a, SIGTERM), 1);
+	assert_int_equal(H.m.levels[0].state, LEVEL_DOWN);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(H.m.levels[0].failures_total, 1);
+	assert_int_equal(H.m.failed_climbs, 1);
+	assert_int_equal(H.m.retry_at, 1500);
+	assert_non_null(strstr(H.m.last_failure, "init"));
+	/* restart does not apply to a oneshot: not respawned in place */
+	assert_int_equal(count_spawns(init), 1);
+
+	/* the next attempt runs it again; killed by a signal also fails */
+	advance_to(1500);
+	assert_int_equal(count_spawns(init), 2);
+	assert_int_equal(count_spawns(a), 2);
+	advance_to(1600);
+	h_exit(init, SIGKILL);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(H.m.levels[0].failures_total, 2);
+
+	/* third attempt: exit 0 makes the level ready */
+	run_until_climbing(0, 100000);
+	h_exit(init, EXITED(0));
+	assert_int_equal(H.m.procs[init].state, PS_DONE);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.failed_climbs, 0);
+	/* and it is not run again while the level stays up */
+	advance_by(60000);
+	assert_int_equal(count_spawns(init), 3);
+	assert_int_equal(H.m.current, 1);
+}
+
+/* --- 10. longrun exit during a climb ------------------------------------- */
+
+static void
+test_longrun_exit_during_climb(void **state)
+{
+	int	a, b, base;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n[process base]\nlevel = one\ncommand = /bin/base\n"
+	    "[level two]\n"
+	    "[process a]\nlevel = two\ncommand = /bin/a\nready = notify\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\nready = notify\n"
+	    "stop_signal = USR1\n");
+	a = P("a"); b = P("b"); base = P("base");
+	h_start(0);
+	assert_int_equal(H.m.current, 1);
+	advance_to(200);
+	h_ready(b);
+	/* even exit 0 of a permanent longrun fails the attempt */
+	h_exit(a, EXITED(0));
+	assert_int_equal(count_spawns(a), 1);
+	assert_int_equal(count_signals(b, SIGUSR1), 1);
+	assert_int_equal(H.m.levels[1].state, LEVEL_DOWN);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.levels[1].failures_total, 1);
+	assert_int_equal(H.m.failed_climbs, 1);
+	assert_int_equal(H.m.retry_at, 1200);
+	assert_int_equal(count_signals(base, ANY), 0);
+	assert_non_null(strstr(H.m.last_failure, "a"));
+
+	/* an exec failure during the climb fails it too */
+	H.exec_fail[b] = true;
+	advance_to(1200);
+	assert_int_equal(count_spawns(a), 2);
+	assert_int_equal(count_spawns(b), 2);
+	assert_int_equal(H.m.levels[1].failures_total, 2);
+	assert_int_equal(H.m.levels[1].state, LEVEL_DOWN);
+	assert_int_equal(count_signals(a, SIGTERM), 1);
+	assert_int_equal(H.m.current, 1);
+}
+
+/* --- 11. level probes while up ------------------------------------------- */
+
+static void
+test_level_probe_while_up(void **state)
+{
+	int	a, l;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "probe = /bin/check\n"
+	    "probe_interval = 1s\n"
+	    "failure_threshold = 3\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n");
+	a = P("a"); l = L("one");
+	H.lprobe[l] = PR_MANUAL;
+	h_start(0);
+	advance_to(0);
+	h_probe(l, -1, true);
+	assert_int_equal(H.m.current, 1);
+
+	/* fail, fail, ok, fail, fail: still up */
+	advance_to(999);
+	assert_false(H.lprobe_pending[l]);
+	advance_to(1000);
+	h_probe(l, -1, false);
+	assert_int_equal(H.m.levels[l].probe_failures, 1);
+	advance_to(2000);
+	h_probe(l, -1, false);
+	assert_int_equal(H.m.levels[l].probe_failures, 2);
+	advance_to(3000);
+	h_probe(l, -1, true);
+	assert_int_equal(H.m.levels[l].probe_failures, 0);
+	advance_to(4000);
+	h_probe(l, -1, false);
+	advance_to(5000);
+	h_probe(l, -1, false);
+	assert_int_equal(H.m.levels[l].probe_failures, 2);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(count_signals(a, ANY), 0);
+	assert_int_equal(count_act(ACT_PROBE, l, -1), 6);
+
+	/* the third in a row fails the level */
+	advance_to(6000);
+	h_probe(l, -1, false);
+	assert_int_equal(count_signals(a, SIGTERM), 1);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(H.m.levels[l].state, LEVEL_DOWN);
+	assert_int_equal(H.m.levels[l].failures_total, 1);
+	assert_non_null(strstr(H.m.last_failure, "probe"));
+	assert_int_equal(H.m.retry_at, 7000);
+	assert_false(H.lprobe_pending[l]);
+	/* no probes while down */
+	advance_to(6999);
+	assert_int_equal(count_act(ACT_PROBE, l, -1), 7);
+	/* climbing again */
+	advance_to(7000);
+	assert_int_equal(count_spawns(a), 2);
+	assert_true(H.lprobe_pending[l]);
+	h_probe(l, -1, true);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.levels[l].probe_failures, 0);
+}
+
+/* A level probe still running when the level is stopped is cancelled. */
+static void
+test_level_probe_cancelled(void **state)
+{
+	int	l;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\nprobe = /bin/check\nprobe_interval = 1s\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n");
+	l = L("one");
+	h_start(0);
+	advance_to(0);
+	assert_int_equal(H.m.current, 1);
+	H.lprobe[l] = PR_MANUAL;
+	advance_to(1000);
+	assert_true(H.lprobe_pending[l]);
+	assert_int_equal(machine_set_target(&H.m, 0, H.now), 0);
+	drain();
+	assert_int_equal(count_act(ACT_PROBE_CANCEL, l, -1), 1);
+	assert_false(H.lprobe_pending[l]);
+	assert_int_equal(H.m.current, 0);
+	/* a late result is ignored */
+	machine_probe_done(&H.m, l, -1, false, 5, H.now);
+	drain();
+	assert_int_equal(H.m.levels[l].failures_total, 0);
+	assert_int_equal(H.m.levels[l].state, LEVEL_DOWN);
+}
+
+/* --- 12. target ---------------------------------------------------------- */
+
+static void
+test_target(void **state)
+{
+	int	a, b, c;
+	size_t	mark;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\n[process b]\nlevel = two\ncommand = /bin/b\n"
+	    "[level three]\n[process c]\nlevel = three\ncommand = /bin/c\n");
+	a = P("a"); b = P("b"); c = P("c");
+	H.on_signal[b] = H.on_signal[c] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.current, 3);
+	assert_int_equal(machine_set_target(&H.m, -1, 0), -1);
+	assert_int_equal(machine_set_target(&H.m, 4, 0), -1);
+	drain();
+	assert_int_equal(H.m.target, 3);
+
+	/* lower: three stops first, two only once three is down */
+	advance_to(1000);
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(count_signals(c, SIGTERM), 1);
+	assert_int_equal(count_signals(b, ANY), 0);
+	assert_int_equal(H.m.levels[2].state, LEVEL_STOPPING);
+	advance_to(1100);
+	h_exit(c, SIGTERM);
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(count_signals(b, SIGTERM), 1);
+	h_exit(b, SIGTERM);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.levels[0].state, LEVEL_UP);
+	assert_int_equal(count_signals(a, ANY), 0);
+	/* a descent is not a failure */
+	assert_int_equal(H.m.levels[1].failures_total, 0);
+	assert_int_equal(H.m.levels[2].failures_total, 0);
+	assert_int_equal(H.m.last_failure[0], '\0');
+	advance_to(60000);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(count_spawns(b), 1);
+
+	/* higher: climbs at once */
+	mark = H.nlog;
+	assert_int_equal(machine_set_target(&H.m, 3, H.now), 0);
+	drain();
+	assert_int_equal(H.m.current, 3);
+	assert_true(find_from(mark, ACT_SPAWN, 1, b) <
+	    find_from(mark, ACT_SPAWN, 2, c));
+
+	/* 0: everything down, and stackd keeps running */
+	H.on_signal[b] = H.on_signal[c] = SIG_EXITS;
+	mark = H.nlog;
+	assert_int_equal(machine_set_target(&H.m, 0, H.now), 0);
+	drain();
+	assert_true(find_from(mark, ACT_SIGNAL, 2, c) <
+	    find_from(mark, ACT_SIGNAL, 1, b));
+	assert_true(find_from(mark, ACT_SIGNAL, 1, b) <
+	    find_from(mark, ACT_SIGNAL, 0, a));
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(H.m.levels[0].state, LEVEL_DOWN);
+	advance_to(120000);
+	assert_int_equal(count_act(ACT_EXIT, ANY, ANY), 0);
+	assert_false(H.m.exit_sent);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(count_spawns(a), 1);
+}
+
+/* Lowering the target while the level above is climbing abandons the
+ * climb without counting a failure. */
+static void
+test_target_abandons_climb(void **state)
+{
+	int	b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "give_up_after = 1\n"
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\n[process b]\nlevel = two\ncommand = /bin/b\n"
+	    "ready = notify\n");
+	b = P("b");
+	h_start(0);
+	assert_int_equal(H.m.levels[1].state, LEVEL_CLIMBING);
+	advance_to(100);
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(count_signals(b, SIGTERM), 1);
+	assert_int_equal(H.m.levels[1].state, LEVEL_DOWN);
+	assert_int_equal(H.m.levels[1].failures_total, 0);
+	assert_int_equal(H.m.failed_climbs, 0);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(count_hooks(1, HOOK_DOWN), 0);
+	assert_int_equal(H.nexit, 0);
+}
+
+/* --- 13. shutdown -------------------------------------------------------- */
+
+static void
+test_shutdown(void **state)
+{
+	int	a, b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\non_down = /bin/echo\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\non_down = /bin/echo\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\n");
+	a = P("a"); b = P("b");
+	H.on_signal[a] = H.on_signal[b] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+	advance_to(1000);
+	machine_shutdown(&H.m, H.now);
+	drain();
+	assert_int_equal(count_signals(b, SIGTERM), 1);
+	assert_int_equal(count_signals(a, ANY), 0);
+	assert_int_equal(H.nexit, 0);
+	advance_to(1500);
+	h_exit(b, SIGTERM);
+	assert_int_equal(count_hooks(1, HOOK_DOWN), 1);
+	assert_int_equal(count_signals(a, SIGTERM), 1);
+	assert_int_equal(H.nexit, 0);
+	advance_to(2000);
+	h_exit(a, EXITED(0));
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(count_hooks(0, HOOK_DOWN), 1);
+	assert_int_equal(H.nexit, 1);
+	assert_int_equal(H.exit_code, 0);
+	assert_true(find_hook(0, HOOK_DOWN) <
+	    find_act(ACT_EXIT, ANY, ANY));
+	/* nothing climbs again, EXIT is not repeated */
+	advance_to(120000);
+	assert_int_equal(H.nexit, 1);
+	assert_int_equal(count_spawns(a), 1);
+	assert_int_equal(machine_next_deadline(&H.m), MSEC_NEVER);
+	/* target can no longer be changed */
+	assert_int_equal(machine_set_target(&H.m, 2, H.now), -1);
+}
+
+static void
+test_shutdown_twice(void **state)
+{
+	int	a, b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\n[process b]\nlevel = two\ncommand = /bin/b\n"
+	    "[process b2]\nlevel = two\ncommand = /bin/b2\n");
+	a = P("a"); b = P("b");
+	H.on_signal[a] = H.on_signal[b] = SIG_KILL_ONLY;
+	h_start(0);
+	advance_to(1000);
+	machine_shutdown(&H.m, H.now);
+	drain();
+	assert_int_equal(count_signals(b, SIGTERM), 1);
+	assert_int_equal(H.m.levels[1].state, LEVEL_STOPPING);
+	advance_to(1500);
+	/* the second request: SIGKILL now, not after stop_timeout */
+	machine_shutdown(&H.m, H.now);
+	drain();
+	assert_int_equal(count_signals(b, SIGKILL), 1);
+	assert_int_equal(last_time(ACT_SIGNAL, 1, b), 1500);
+	/* and level one gets no grace either */
+	assert_int_equal(last_signal(a), SIGKILL);
+	assert_int_equal(count_signals(a, SIGTERM), 0);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(H.nexit, 1);
+	assert_int_equal(H.exit_code, 0);
+	/* a third request changes nothing */
+	machine_shutdown(&H.m, H.now);
+	drain();
+	assert_int_equal(H.nexit, 1);
+	assert_int_equal(count_signals(b, SIGKILL), 1);
+}
+
+/* Shutdown during a climb: the climb is abandoned, all goes down. */
+static void
+test_shutdown_during_climb(void **state)
+{
+	int	a, b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\n[process b]\nlevel = two\ncommand = /bin/b\n"
+	    "ready = notify\n");
+	a = P("a"); b = P("b");
+	H.on_signal[b] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.levels[1].state, LEVEL_CLIMBING);
+	machine_shutdown(&H.m, 10);
+	H.now = 10;
+	drain();
+	assert_int_equal(count_signals(b, SIGTERM), 1);
+	assert_int_equal(count_signals(a, ANY), 0);
+	h_exit(b, SIGTERM);
+	assert_int_equal(count_signals(a, SIGTERM), 1);
+	assert_int_equal(H.nexit, 1);
+	assert_int_equal(H.exit_code, 0);
+	assert_int_equal(H.m.levels[1].failures_total, 0);
+}
+
+/* --- 14. give_up_after --------------------------------------------------- */
+
+static void
+test_give_up(void **state)
+{
+	int	a, b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "give_up_after = 2\n"
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\nready_timeout = 1s\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\nready = notify\n");
+	a = P("a"); b = P("b");
+	h_start(0);
+	advance_to(1000);
+	assert_int_equal(H.m.failed_climbs, 1);
+	assert_int_equal(H.nexit, 0);
+	assert_int_equal(count_signals(a, ANY), 0);
+	assert_int_equal(H.m.current, 1);
+	advance_to(2000);
+	assert_int_equal(count_spawns(b), 2);
+	advance_to(2999);
+	assert_int_equal(H.nexit, 0);
+	advance_to(3000);
+	assert_int_equal(H.m.failed_climbs, 2);
+	/* everything stopped, then exit 3 */
+	assert_int_equal(count_signals(b, SIGTERM), 2);
+	assert_int_equal(count_signals(a, SIGTERM), 1);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(H.nexit, 1);
+	assert_int_equal(H.exit_code, 3);
+	assert_true(find_act(ACT_SIGNAL, 0, a) < find_act(ACT_EXIT, ANY, ANY));
+	advance_to(100000);
+	assert_int_equal(H.nexit, 1);
+	assert_int_equal(count_spawns(b), 2);
+	assert_int_equal(count_spawns(a), 1);
+}
+
+/* Failed climbs must be consecutive: a success in between resets them. */
+static void
+test_give_up_consecutive(void **state)
+{
+	int	b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "give_up_after = 2\n"
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\nready_timeout = 1s\nintensity = 0\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\nready = notify\n");
+	b = P("b");
+	h_start(0);
+	advance_to(1000);
+	assert_int_equal(H.m.failed_climbs, 1);
+	run_until_climbing(1, 10000);
+	h_ready(b);
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(H.m.failed_climbs, 0);
+	advance_by(10);
+	h_exit(b, EXITED(1));		/* fails while up: not a climb */
+	assert_int_equal(H.m.current, 1);
+	run_until_climbing(1, 100000);
+	advance_by(1000);		/* times out */
+	assert_int_equal(H.m.failed_climbs, 1);
+	assert_int_equal(H.nexit, 0);
+	assert_int_equal(H.m.current, 1);
+}
+
+/* --- 15. alarm ----------------------------------------------------------- */
+
+#define ALARM_CONF(after) \
+	"[stack]\nalarm_after = " after "\nretry_min = 1s\nretry_max = 2s\n" \
+	"on_alarm = /bin/page\n" \
+	"[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n" \
+	"[level two]\nready_timeout = 2s\n" \
+	"[process b]\nlevel = two\ncommand = /bin/b\nready = notify\n"
+
+static void
+test_alarm(void **state)
+{
+	int	b;
+
+	(void)state;
+	h_init(ALARM_CONF("5s"));
+	b = P("b");
+	h_start(0);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.below_since, 0);
+	advance_to(4999);
+	assert_false(H.m.alarm);
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM), 0);
+	advance_to(5000);
+	assert_true(H.m.alarm);
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM), 1);
+	assert_int_equal(last_time(ACT_HOOK, ANY, -1), 5000);
+	/* raised once, not at every tick */
+	advance_to(20000);
+	assert_true(H.m.alarm);
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM), 1);
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM_CLEARED), 0);
+	/* reaching the target clears it */
+	run_until_climbing(1, 100000);
+	h_ready(b);
+	assert_int_equal(H.m.current, 2);
+	assert_false(H.m.alarm);
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM_CLEARED), 1);
+	assert_int_equal(H.m.below_since, MSEC_NEVER);
+	assert_true(find_hook(ANY, HOOK_ALARM) <
+	    find_hook(ANY, HOOK_ALARM_CLEARED));
+	advance_by(60000);
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM_CLEARED), 1);
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM), 1);
+}
+
+/* Below target only briefly (less than alarm_after) raises nothing; the
+ * time below is counted afresh after the target was reached. */
+static void
+test_alarm_resets(void **state)
+{
+	int	b;
+
+	(void)state;
+	h_init(ALARM_CONF("5s"));
+	b = P("b");
+	h_start(0);
+	advance_to(3000);
+	h_ready(b);
+	assert_int_equal(H.m.current, 2);
+	assert_false(H.m.alarm);
+	/* fall at 4000 */
+	advance_to(4000);
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(machine_set_target(&H.m, 2, H.now), 0);
+	drain();
+	assert_int_equal(H.m.below_since, 4000);
+	advance_to(8999);
+	assert_false(H.m.alarm);
+	advance_to(9000);
+	assert_true(H.m.alarm);
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM), 1);
+}
+
+static void
+test_alarm_disabled(void **state)
+{
+	(void)state;
+	h_init(ALARM_CONF("0"));
+	h_start(0);
+	advance_to(600000);
+	assert_false(H.m.alarm);
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM), 0);
+	assert_int_equal(H.m.current, 1);
+	assert_true(H.m.levels[1].failures_total > 10);
+}
+
+/* --- 16. process probe --------------------------------------------------- */
+
+static void
+test_process_probe(void **state)
+{
+	int	a, l;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\nprobe_interval = 1s\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nready = probe\n"
+	    "probe = /bin/check-a\n");
+	a = P("a"); l = L("one");
+	H.pprobe[a] = PR_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.procs[a].state, PS_STARTING);
+	advance_to(0);
+	assert_int_equal(count_act(ACT_PROBE, l, a), 1);
+	assert_true(H.pprobe_pending[a]);
+	assert_int_equal(count_act(ACT_PROBE, ANY, -1), 0);
+	/* a failure: still starting, re-probed one interval later */
+	advance_to(200);
+	h_probe(l, a, false);
+	assert_int_equal(H.m.procs[a].state, PS_STARTING);
+	assert_int_equal(H.m.current, 0);
+	advance_to(1199);
+	assert_int_equal(count_act(ACT_PROBE, l, a), 1);
+	advance_to(1200);
+	assert_int_equal(count_act(ACT_PROBE, l, a), 2);
+	/* ok: ready, level up */
+	advance_to(1300);
+	h_probe(l, a, true);
+	assert_int_equal(H.m.procs[a].state, PS_RUNNING);
+	assert_int_equal(H.m.current, 1);
+	/* a process probe is for readiness only: none once it is ready */
+	advance_to(60000);
+	assert_int_equal(count_act(ACT_PROBE, l, a), 2);
+	assert_int_equal(machine_next_deadline(&H.m), MSEC_NEVER);
+}
+
+/* A process probe still running when the process exits is cancelled. */
+static void
+test_process_probe_cancelled_on_exit(void **state)
+{
+	int	a;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nready = probe\n"
+	    "probe = /bin/check-a\n");
+	a = P("a");
+	H.pprobe[a] = PR_MANUAL;
+	h_start(0);
+	advance_to(0);
+	assert_true(H.pprobe_pending[a]);
+	h_exit(a, EXITED(1));
+	assert_int_equal(count_act(ACT_PROBE_CANCEL, 0, a), 1);
+	assert_false(H.pprobe_pending[a]);
+	assert_int_equal(H.m.levels[0].failures_total, 1);
+}
+
+/*
+ * The climb of a level whose process is ready = probe, started from a
+ * tick (the level below got ready by ready_delay in that same tick): the
+ * machine must not ask for a probe of a process whose spawn it has not
+ * heard of yet, and exactly one probe of it may be in flight.
+ */
+static void
+test_process_probe_from_tick(void **state)
+{
+	struct action	 q[64];
+	int		 a, b, nq = 0, i, probes_before_spawn = 0;
+	bool		 spawned = false;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nready_delay = 1s\n"
+	    "[level two]\nprobe_interval = 1s\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\nready = probe\n"
+	    "probe = /bin/check-b\n");
+	a = P("a"); b = P("b");
+	H.pprobe[b] = PR_MANUAL;
+	h_start(0);
+	assert_int_equal(machine_next_deadline(&H.m), 1000);
+	assert_int_equal(H.m.procs[a].state, PS_STARTING);
+
+	/* The tick at 1000, before the daemon has carried out anything. */
+	H.now = 1000;
+	machine_tick(&H.m, H.now);
+	while (nq < 64 && machine_next_action(&H.m, &q[nq]))
+		nq++;
+	assert_int_equal(H.m.current, 1);
+	for (i = 0; i < nq; i++) {
+		if (q[i].kind == ACT_SPAWN && q[i].proc == b)
+			spawned = true;
+		if (q[i].kind == ACT_PROBE && q[i].proc == b)
+			probes_before_spawn++;
+	}
+	assert_true(spawned);
+	/* BUG: machine_tick asks for a probe of b in the same pass that
+	 * queued its spawn (stale probe_next = 0). */
+	assert_int_equal(probes_before_spawn, 0);
+	for (i = 0; i < nq; i++)
+		act(&q[i]);
+	drain();
+	advance_to(1000);
+	/* one probe started, not two */
+	assert_int_equal(count_act(ACT_PROBE, 1, b), 1);
+	h_probe(1, b, true);
+	assert_int_equal(H.m.current, 2);
+}
+
+/* --- 17. idle ------------------------------------------------------------ */
+
+static void
+test_idle(void **state)
+{
+	int	a;
+	msec_t	d;
+
+	(void)state;
+	h_init("[stack]\nretry_max = 4s\n"
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\n[process b]\nlevel = two\ncommand = /bin/b\n"
+	    "ready_delay = 100ms\n");
+	a = P("a");
+	h_start(0);
+	advance_to(100);
+	assert_int_equal(H.m.current, 2);
+	/* at most the one-off backoff reset is left */
+	d = machine_next_deadline(&H.m);
+	assert_true(d == MSEC_NEVER || d == 4100);
+	advance_to(4100);
+	assert_int_equal(machine_next_deadline(&H.m), MSEC_NEVER);
+	assert_int_equal(H.m.backoff, H.cfg->retry_min);
+	/* a restart in place leaves it idle again once ready */
+	h_exit(a, EXITED(1));
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(machine_next_deadline(&H.m), MSEC_NEVER);
+	assert_false(H.m.alarm);
+}
+
+/* With level probes, the only wake-ups are the probes. */
+static void
+test_idle_with_probe(void **state)
+{
+	int	l;
+
+	(void)state;
+	h_init("[stack]\nretry_max = 1s\n"
+	    "[level one]\nprobe = /bin/c\nprobe_interval = 5s\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n");
+	l = L("one");
+	h_start(0);
+	advance_to(0);
+	assert_int_equal(H.m.current, 1);
+	advance_to(1000);
+	assert_int_equal(machine_next_deadline(&H.m), 5000);
+	advance_to(20000);
+	assert_int_equal(count_act(ACT_PROBE, l, -1), 5);
+	assert_int_equal(machine_next_deadline(&H.m), 25000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_climb_order, teardown),
+		cmocka_unit_test_teardown(test_ready_level, teardown),
+		cmocka_unit_test_teardown(test_ready_delay, teardown),
+		cmocka_unit_test_teardown(test_ready_timeout, teardown),
+		cmocka_unit_test_teardown(test_backoff_jitter_range, teardown),
+		cmocka_unit_test_teardown(test_stop_escalation, teardown),
+		cmocka_unit_test_teardown(test_ratchet, teardown),
+		cmocka_unit_test_teardown(test_restart_types, teardown),
+		cmocka_unit_test_teardown(test_one_for_all, teardown),
+		cmocka_unit_test_teardown(test_rest_for_one, teardown),
+		cmocka_unit_test_teardown(test_intensity_rewind, teardown),
+		cmocka_unit_test_teardown(test_top_level_fails, teardown),
+		cmocka_unit_test_teardown(test_oneshot, teardown),
+		cmocka_unit_test_teardown(test_longrun_exit_during_climb,
+		    teardown),
+		cmocka_unit_test_teardown(test_level_probe_while_up, teardown),
+		cmocka_unit_test_teardown(test_level_probe_cancelled, teardown),
+		cmocka_unit_test_teardown(test_target, teardown),
+		cmocka_unit_test_teardown(test_target_abandons_climb, teardown),
+		cmocka_unit_test_teardown(test_shutdown, teardown),
+		cmocka_unit_test_teardown(test_shutdown_twice, teardown),
+		cmocka_unit_test_teardown(test_shutdown_during_climb, teardown),
+		cmocka_unit_test_teardown(test_give_up, teardown),
+		cmocka_unit_test_teardown(test_give_up_consecutive, teardown),
+		cmocka_unit_test_teardown(test_alarm, teardown),
+		cmocka_unit_test_teardown(test_alarm_resets, teardown),
+		cmocka_unit_test_teardown(test_alarm_disabled, teardown),
+		cmocka_unit_test_teardown(test_process_probe, teardown),
+		cmocka_unit_test_teardown(test_process_probe_cancelled_on_exit,
+		    teardown),
+		cmocka_unit_test_teardown(test_process_probe_from_tick,
+		    teardown),
+		cmocka_unit_test_teardown(test_idle, teardown),
+		cmocka_unit_test_teardown(test_idle_with_probe, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
