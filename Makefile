@@ -20,8 +20,10 @@ PYTHON	?= /usr/bin/python3
 B	?= build
 
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-	   -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+# Not part of CFLAGS, so that `make CFLAGS=...` (the sanitizer build) can
+# never drop them.
+WFLAGS	= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	  -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags inih libsystemd 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs inih libsystemd 2>/dev/null)
 LIBS	= $(PKG_LIBS) -lev -lm
@@ -35,8 +37,8 @@ COMMON	= config.c parse.c words.c json.c ctlpath.c
 # The pure level state machine: no I/O, unit-tested on a fake clock.
 MACHINE	= machine.c climb.c rewind.c restart.c intensity.c
 # The daemon: libev glue that turns events into calls, actions into syscalls.
-DAEMON	= stackd.c log.c spawn.c reap.c probe.c hook.c relay.c control.c \
-	  notify.c status.c
+DAEMON	= stackd.c log.c spawn.c reap.c probe.c hook.c relay.c ready.c \
+	  control.c notify.c status.c
 CTL	= stackctl.c
 
 STACKD_OBJ   = $(addprefix $(B)/,$(COMMON:.c=.o) $(MACHINE:.c=.o) $(DAEMON:.c=.o))
@@ -58,28 +60,28 @@ check-deps:
 	@sh packaging/need-debs.sh $(CHECK_DEBS)
 
 $(B)/%.o: src/%.c src/*.h | $(B)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DSTACKD_VERSION='"$(VERSION)"' -c -o $@ $<
+	$(CC) $(WFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DSTACKD_VERSION='"$(VERSION)"' -c -o $@ $<
 
 $(B)/test_%.o: tests/unit/test_%.c src/*.h | $(B)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -c -o $@ $<
+	$(CC) $(WFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -c -o $@ $<
 
 $(B):
 	mkdir -p $@
 
 $(B)/stackd: $(STACKD_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/stackctl: $(STACKCTL_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/test_words: $(B)/test_words.o $(B)/words.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 $(B)/test_parse: $(B)/test_parse.o $(addprefix $(B)/,$(COMMON:.c=.o))
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 $(B)/test_intensity: $(B)/test_intensity.o $(B)/intensity.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 $(B)/test_machine: $(B)/test_machine.o $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
 run: deps
 	@$(MAKE) --no-print-directory all

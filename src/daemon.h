@@ -56,6 +56,12 @@ void	 hook_kill_all(struct daemon *);
 int	 relay_open(struct daemon *, const char *prefix, int *write_fd);
 void	 relay_close_all(struct daemon *);
 
+/* ready.c: readiness reported by the child (notify, fd:N) */
+int	 ready_notify_open(struct daemon *, int proc, char *addr, size_t);
+int	 ready_fd_open(struct daemon *, int proc, int *wfd);
+void	 ready_close(struct daemon *, int proc);
+void	 ready_close_all(struct daemon *);
+
 /* notify.c */
 void	 notify_init(struct daemon *);
 void	 notify_status(struct daemon *, const char *);

@@ -115,6 +115,7 @@ hook_run(struct daemon *d, int level, enum hook_event ev)
 		return;
 	}
 	req.out_fd = req.err_fd = wfd;
+	req.ready_fd = -1;
 	h->pid = spawn(&req, &exec_ok);
 	close(wfd);
 	spawn_env_free(req.env);

@@ -103,6 +103,7 @@ probe_spawn(struct daemon *d, const struct command *c, int level, int proc)
 		return -1;
 	}
 	req.out_fd = req.err_fd = wfd;
+	req.ready_fd = -1;
 	pid = spawn(&req, &exec_ok);
 	close(wfd);
 	spawn_env_free(req.env);

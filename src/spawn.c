@@ -147,6 +147,31 @@ spawn_env_free(char **env)
 }
 
 int
+spawn_env_set(char ***envp, const char *key, const char *value)
+{
+	char	**env = *envp, **n, *kv;
+	size_t	  klen = strlen(key);
+	int	  i;
+
+	if (asprintf(&kv, "%s=%s", key, value) == -1)
+		return -1;
+	for (i = 0; env[i] != NULL; i++)
+		if (strncmp(env[i], key, klen) == 0 && env[i][klen] == '=') {
+			free(env[i]);
+			env[i] = kv;
+			return 0;
+		}
+	if ((n = realloc(env, (size_t)(i + 2) * sizeof(*n))) == NULL) {
+		free(kv);
+		return -1;
+	}
+	n[i] = kv;
+	n[i + 1] = NULL;
+	*envp = n;
+	return 0;
+}
+
+int
 spawn_signal(pid_t pid, int sig)
 {
 	if (pid <= 0)
@@ -227,6 +252,13 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
 	spawn_stdio(r, errfd);
 	/* Descriptors stackd inherited must not leak into children. */
 	close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (r->ready_fd >= 0) {
+		/* dup2 onto itself would keep close-on-exec set. */
+		if (r->ready_fd == r->ready_num ?
+		    fcntl(r->ready_num, F_SETFD, 0) == -1 :
+		    dup2(r->ready_fd, r->ready_num) == -1)
+			spawn_fail(errfd, STEP_SETUP);
+	}
 	if (r->pc != NULL)
 		spawn_creds(r->pc, errfd);
 	execvpe(r->argv[0], r->argv, r->env);

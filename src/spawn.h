@@ -16,6 +16,8 @@ struct spawn_req {
 	const struct proc_conf	 *pc;		/* credentials etc., or NULL */
 	int			  out_fd;	/* -1: inherit stdout */
 	int			  err_fd;	/* -1: inherit stderr */
+	int			  ready_fd;	/* -1, or becomes fd ready_num */
+	int			  ready_num;
 };
 
 /*
@@ -30,6 +32,8 @@ pid_t	 spawn(const struct spawn_req *, bool *exec_ok);
 char	**spawn_env(const struct stack_conf *, const char *level,
 	    const char *proc, const char *event, const struct proc_conf *);
 void	 spawn_env_free(char **);
+/* Add or replace KEY=VALUE; -1 if out of memory (env unchanged). */
+int	 spawn_env_set(char ***, const char *key, const char *value);
 /* Signal a child's whole process group; never pid <= 0. */
 int	 spawn_signal(pid_t, int sig);
 

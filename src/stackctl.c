@@ -81,6 +81,10 @@ ctl_send(int fd, const char *req)
 		n = send(fd, req + off, len - off, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
+		/* The daemon may answer (a refusal) and close before it
+		 * read our request: the reply is still there to read. */
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET))
+			return;
 		if (n == -1) {
 			perror("stackctl: send");
 			exit(EXIT_UNREACHABLE);

@@ -76,6 +76,27 @@ daemon_proc_output(struct daemon *d, const struct proc_conf *pc)
 	return fd;
 }
 
+/* Readiness the child reports itself: a NOTIFY_SOCKET or an fd:N pipe. */
+static int
+daemon_ready_setup(struct daemon *d, int i, struct spawn_req *req)
+{
+	const struct proc_conf	*pc = &d->cfg->procs[i];
+	char			 addr[108];
+
+	req->ready_fd = -1;
+	ready_close(d, i);
+	if (pc->ready == READY_NOTIFY) {
+		if (ready_notify_open(d, i, addr, sizeof(addr)) == -1 ||
+		    spawn_env_set(&req->env, "NOTIFY_SOCKET", addr) == -1)
+			return -1;
+	} else if (pc->ready == READY_FD) {
+		if (ready_fd_open(d, i, &req->ready_fd) == -1)
+			return -1;
+		req->ready_num = pc->ready_fd;
+	}
+	return 0;
+}
+
 static void
 daemon_spawn(struct daemon *d, int i)
 {
@@ -95,18 +116,21 @@ daemon_spawn(struct daemon *d, int i)
 	    NULL, pc);
 	out = daemon_proc_output(d, pc);
 	req.out_fd = req.err_fd = out;
-	if (req.env != NULL)
+	if (req.env != NULL && daemon_ready_setup(d, i, &req) == 0)
 		pid = spawn(&req, &exec_ok);
 	else
-		log_errno("%s: environment", what);
+		log_errno("%s: cannot prepare the child", what);
 	if (out != -1)
 		close(out);
+	if (req.ready_fd != -1)
+		close(req.ready_fd);
 	spawn_env_free(req.env);
 	if (pid > 0) {
 		log_msg(LOG_INFO, "%s started, pid %ld", what, (long)pid);
 		machine_proc_spawned(&d->m, i, pid, exec_ok, now_msec());
 	} else {
 		/* No child at all: the same as one that failed at once. */
+		ready_close(d, i);
 		machine_proc_exited(&d->m, i, 127 << 8, now_msec());
 	}
 }
@@ -345,6 +369,7 @@ daemon_main(struct stack_conf *cfg)
 	ev_timer_stop(d.loop, &d.tick);
 	ev_timer_stop(d.loop, &d.orphan_timer);
 	probe_cancel_all(&d);
+	ready_close_all(&d);
 	relay_close_all(&d);
 	control_fini(&d);
 	notify_fini(&d);

@@ -277,6 +277,16 @@ advance_to(msec_t t)
 		H.now = t;
 }
 
+/* A tick the machine did not ask for (the daemon also ticks after other
+ * events): it must not act early. */
+static void
+tick_at(msec_t t)
+{
+	H.now = t;
+	machine_tick(&H.m, t);
+	drain();
+}
+
 static void
 advance_by(msec_t dt)
 {
@@ -646,9 +656,7 @@ test_ready_delay(void **state)
 	assert_int_equal(H.m.procs[a].state, PS_STARTING);
 	assert_int_equal(machine_next_deadline(&H.m), 3000);
 	/* ticks before the delay do not make it ready */
-	machine_tick(&H.m, 2999);
-	H.now = 2999;
-	drain();
+	tick_at(2999);
 	assert_int_equal(H.m.procs[a].state, PS_STARTING);
 	assert_int_equal(H.m.levels[0].state, LEVEL_CLIMBING);
 	assert_int_equal(H.m.current, 0);
@@ -746,6 +754,7 @@ test_ready_timeout(void **state)
 	assert_int_equal(H.m.backoff, 2000);
 	assert_int_equal(machine_next_deadline(&H.m), H.m.retry_at);
 	advance_to(H.m.retry_at - 1);
+	tick_at(H.m.retry_at - 1);
 	assert_int_equal(count_spawns(w), 1);
 	H.on_signal[w] = SIG_EXITS;
 	advance_to(H.m.retry_at);
@@ -789,6 +798,7 @@ test_ready_timeout(void **state)
 	up = H.now;
 	assert_int_equal(H.m.current, 2);
 	advance_to(up + 3999);
+	tick_at(up + 3999);
 	assert_int_equal(H.m.backoff, 4000);
 	advance_to(up + 4000);
 	assert_int_equal(H.m.backoff, 1000);
@@ -1626,6 +1636,24 @@ test_shutdown_during_climb(void **state)
 	assert_int_equal(H.m.levels[1].failures_total, 0);
 }
 
+/* At level 0 (target 0) a shutdown exits at once. */
+static void
+test_shutdown_at_zero(void **state)
+{
+	(void)state;
+	h_init(STACK_HDR "target = 0\n"
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n");
+	h_start(0);
+	assert_int_equal(count_spawns(P("a")), 0);
+	assert_int_equal(H.nexit, 0);
+	assert_int_equal(machine_next_deadline(&H.m), MSEC_NEVER);
+	machine_shutdown(&H.m, 5);
+	drain();
+	assert_int_equal(H.nexit, 1);
+	assert_int_equal(H.exit_code, 0);
+	assert_int_equal(count_act(ACT_SIGNAL, ANY, ANY), 0);
+}
+
 /* --- 14. give_up_after --------------------------------------------------- */
 
 static void
@@ -1781,6 +1809,33 @@ test_alarm_disabled(void **state)
 	assert_int_equal(count_hooks(ANY, HOOK_ALARM), 0);
 	assert_int_equal(H.m.current, 1);
 	assert_true(H.m.levels[1].failures_total > 10);
+}
+
+/*
+ * Giving up is not reaching the target: an alarm that was raised must not
+ * be reported as cleared (on_alarm with STACKD_EVENT=alarm_cleared, "alarm
+ * cleared: level N reached") when stackd stops everything to exit 3.
+ */
+static void
+test_alarm_not_cleared_by_give_up(void **state)
+{
+	(void)state;
+	h_init("[stack]\nalarm_after = 1500ms\nretry_min = 1s\n"
+	    "retry_max = 1s\ngive_up_after = 3\non_alarm = /bin/page\n"
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\nready_timeout = 1s\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\nready = notify\n");
+	h_start(0);
+	advance_to(1500);
+	assert_true(H.m.alarm);
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM), 1);
+	advance_to(100000);
+	assert_int_equal(H.nexit, 1);
+	assert_int_equal(H.exit_code, 3);
+	assert_int_equal(H.m.current, 0);
+	/* BUG: machine_alarm() treats shutting_down as "not below target"
+	 * and emits HOOK_ALARM_CLEARED while giving up. */
+	assert_int_equal(count_hooks(ANY, HOOK_ALARM_CLEARED), 0);
 }
 
 /* --- 16. process probe --------------------------------------------------- */
@@ -1974,11 +2029,14 @@ main(void)
 		cmocka_unit_test_teardown(test_shutdown, teardown),
 		cmocka_unit_test_teardown(test_shutdown_twice, teardown),
 		cmocka_unit_test_teardown(test_shutdown_during_climb, teardown),
+		cmocka_unit_test_teardown(test_shutdown_at_zero, teardown),
 		cmocka_unit_test_teardown(test_give_up, teardown),
 		cmocka_unit_test_teardown(test_give_up_consecutive, teardown),
 		cmocka_unit_test_teardown(test_alarm, teardown),
 		cmocka_unit_test_teardown(test_alarm_resets, teardown),
 		cmocka_unit_test_teardown(test_alarm_disabled, teardown),
+		cmocka_unit_test_teardown(test_alarm_not_cleared_by_give_up,
+		    teardown),
 		cmocka_unit_test_teardown(test_process_probe, teardown),
 		cmocka_unit_test_teardown(test_process_probe_cancelled_on_exit,
 		    teardown),
