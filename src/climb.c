@@ -60,9 +60,7 @@ climb_start(struct machine *m, int lvl, msec_t now)
 		if (cfg->procs[i].level != lvl)
 			continue;
 		intensity_clear(&m->procs[i].restarts);
-		m->procs[i].state = PS_STARTING;
-		m->procs[i].restart_pending = false;
-		machine_emit(m, ACT_SPAWN, lvl, i);
+		machine_spawn(m, i);
 	}
 	machine_status_changed(m);
 	climb_check_ready(m, lvl, now);

@@ -52,8 +52,9 @@ bool	 hook_reaped(struct daemon *, pid_t, int status);
 int	 hook_running(void);
 void	 hook_kill_all(struct daemon *);
 
-/* relay.c: log a child's output line by line, with a prefix. */
-int	 relay_open(struct daemon *, const char *prefix, int *write_fd);
+/* relay.c: a child's output line by line, with a prefix. */
+int	 relay_open(struct daemon *, const char *prefix, int to,
+	    int *write_fd);
 void	 relay_close_all(struct daemon *);
 
 /* ready.c: readiness reported by the child (notify, fd:N) */

@@ -108,7 +108,7 @@ hook_run(struct daemon *d, int level, enum hook_event ev)
 	req.what = h->what;
 	req.argv = c->argv;
 	req.env = spawn_env(d->cfg, lname, NULL, hook_event_name(ev), NULL);
-	if (req.env == NULL || relay_open(d, h->what, &wfd) == -1) {
+	if (req.env == NULL || relay_open(d, h->what, -1, &wfd) == -1) {
 		log_msg(LOG_ERR, "%s: cannot start", h->what);
 		spawn_env_free(req.env);
 		free(h);

@@ -143,6 +143,23 @@ machine_status_changed(struct machine *m)
 	machine_emit(m, ACT_STATUS, -1, -1);
 }
 
+/*
+ * Ask for process i to be started.  Until the daemon reports the spawn,
+ * nothing about the process may come due: no readiness timer, no probe.
+ */
+void
+machine_spawn(struct machine *m, int i)
+{
+	struct proc_rt	*p = &m->procs[i];
+
+	p->state = PS_STARTING;
+	p->restart_pending = false;
+	p->ready_at = MSEC_NEVER;
+	p->probe_next = MSEC_NEVER;
+	p->probing = false;
+	machine_emit(m, ACT_SPAWN, m->cfg->procs[i].level, i);
+}
+
 bool
 machine_next_action(struct machine *m, struct action *out)
 {
@@ -514,7 +531,13 @@ machine_alarm(struct machine *m, msec_t now)
 	bool			 below;
 	int			 lvl;
 
-	below = !m->shutting_down && m->current < m->target;
+	/* Shutting down (or giving up) is neither reaching the target nor
+	 * falling below it: the alarm stays as it is, no hook runs. */
+	if (m->shutting_down) {
+		m->below_since = MSEC_NEVER;
+		return;
+	}
+	below = m->current < m->target;
 	if (!below) {
 		m->below_since = MSEC_NEVER;
 		if (m->alarm) {
@@ -527,8 +550,7 @@ machine_alarm(struct machine *m, msec_t now)
 		}
 	} else if (m->below_since == MSEC_NEVER)
 		m->below_since = now;
-	if (!m->ready_sent && m->current >= cfg->ready_level &&
-	    !m->shutting_down) {
+	if (!m->ready_sent && m->current >= cfg->ready_level) {
 		m->ready_sent = true;
 		machine_emit(m, ACT_READY, -1, -1);
 	}

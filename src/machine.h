@@ -171,6 +171,7 @@ void	 machine_log(struct machine *, int prio, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 machine_status_changed(struct machine *);
 void	 machine_step(struct machine *, msec_t now);
+void	 machine_spawn(struct machine *, int proc);
 void	 machine_give_up(struct machine *, msec_t now);
 void	 machine_fail(struct machine *, int level, msec_t now,
 	    const char *, ...) __attribute__((format(printf, 4, 5)));

@@ -98,7 +98,7 @@ probe_spawn(struct daemon *d, const struct command *c, int level, int proc)
 		log_errno("%s: environment", what);
 		return -1;
 	}
-	if (relay_open(d, what, &wfd) == -1) {
+	if (relay_open(d, what, -1, &wfd) == -1) {
 		spawn_env_free(req.env);
 		return -1;
 	}

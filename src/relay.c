@@ -1,11 +1,14 @@
 /*
- * relay.c -- a child's output, logged line by line.
+ * relay.c -- a child's output, line by line.
  *
  * Probes and hooks write to a pipe; each complete line becomes one log
  * line with a prefix naming who wrote it, so a probe that explains why it
- * failed is never lost.  A line longer than the buffer is logged in pieces
- * rather than growing memory; the relay ends at EOF, when the last writer
- * (the child and anything it forked) has gone.
+ * failed is never lost.  Supervised processes with log = inherit, when
+ * log_prefix asks for it, get the same treatment on their way to stackd's
+ * stdout and stderr: "name | line", one write(2) per line, so lines of
+ * different children never mix within a line.  A line longer than the
+ * buffer is passed on in pieces rather than growing memory; a relay ends
+ * at EOF, when the last writer (the child and anything it forked) is gone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +26,7 @@ struct relay {
 	ev_io		 io;
 	struct relay	*next;
 	size_t		 len;
+	int		 to;		/* -1: the log; else "prefix | " to it */
 	char		 prefix[80];
 	char		 buf[RELAY_LINEMAX];
 };
@@ -32,7 +36,18 @@ static struct relay	*relays;
 static void
 relay_flush(struct relay *r, size_t n)
 {
-	log_msg(LOG_INFO, "%s: %.*s", r->prefix, (int)n, r->buf);
+	char	line[sizeof(r->prefix) + 3 + RELAY_LINEMAX + 1];
+	int	len;
+
+	if (r->to < 0)
+		log_msg(LOG_INFO, "%s: %.*s", r->prefix, (int)n, r->buf);
+	else {
+		len = snprintf(line, sizeof(line), "%s | %.*s\n", r->prefix,
+		    (int)n, r->buf);
+		/* Best effort, like stackd's own log lines. */
+		if (len > 0 && write(r->to, line, (size_t)len) < 0)
+			len = 0;
+	}
 	memmove(r->buf, r->buf + n, r->len - n);
 	r->len -= n;
 }
@@ -79,9 +94,12 @@ relay_read(struct ev_loop *loop, ev_io *w, int revents)
 		relay_flush(r, r->len);
 }
 
-/* Returns the read end's relay; *write_fd is for the child's stdout. */
+/*
+ * A pipe whose lines go to the log (to == -1) or to fd `to` with a
+ * "prefix | " in front; *write_fd is the end for the child.
+ */
 int
-relay_open(struct daemon *d, const char *prefix, int *write_fd)
+relay_open(struct daemon *d, const char *prefix, int to, int *write_fd)
 {
 	struct relay	*r;
 	int		 fds[2];
@@ -96,6 +114,7 @@ relay_open(struct daemon *d, const char *prefix, int *write_fd)
 		return -1;
 	}
 	snprintf(r->prefix, sizeof(r->prefix), "%s", prefix);
+	r->to = to;
 	ev_io_init(&r->io, relay_read, fds[0], EV_READ);
 	ev_io_start(d->loop, &r->io);
 	r->next = relays;

@@ -40,10 +40,8 @@ restart_spawn(struct machine *m, int i, msec_t now)
 
 	p->restarts_total++;
 	intensity_add(&p->restarts, now, lc->period, lc->intensity);
-	p->restart_pending = false;
-	p->state = PS_STARTING;
 	machine_log(m, LOG_INFO, "restarting process %s", pc->name);
-	machine_emit(m, ACT_SPAWN, pc->level, i);
+	machine_spawn(m, i);
 	machine_status_changed(m);
 }
 

@@ -47,15 +47,34 @@ now_msec(void)
 	return (msec_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* stdout/stderr of a supervised process, by its log = setting. */
+/* log_prefix: auto prefixes when more than one process shares stdout. */
+static bool
+daemon_prefixed(const struct stack_conf *cfg)
+{
+	return cfg->log_prefix == PREFIX_YES ||
+	    (cfg->log_prefix == PREFIX_AUTO && cfg->nprocs > 1);
+}
+
+/*
+ * stdout/stderr of a supervised process, by its log = setting; -1 leaves
+ * stackd's own.  *err gets a second descriptor when stdout and stderr go
+ * to different places (the prefixed relay).
+ */
 static int
-daemon_proc_output(struct daemon *d, const struct proc_conf *pc)
+daemon_proc_output(struct daemon *d, const struct proc_conf *pc, int *err)
 {
 	int	fd = -1;
 
+	*err = -1;
 	switch (pc->log) {
 	case LOGMODE_INHERIT:
-		return -1;
+		if (!daemon_prefixed(d->cfg))
+			return -1;
+		if (relay_open(d, pc->name, STDOUT_FILENO, &fd) == -1)
+			return -1;
+		if (relay_open(d, pc->name, STDERR_FILENO, err) == -1)
+			*err = -1;
+		return fd;
 	case LOGMODE_NULL:
 		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		break;
@@ -105,7 +124,7 @@ daemon_spawn(struct daemon *d, int i)
 	char			 what[96];
 	bool			 exec_ok = false;
 	pid_t			 pid = -1;
-	int			 out;
+	int			 out, err;
 
 	snprintf(what, sizeof(what), "process %s", pc->name);
 	memset(&req, 0, sizeof(req));
@@ -114,14 +133,17 @@ daemon_spawn(struct daemon *d, int i)
 	req.pc = pc;
 	req.env = spawn_env(d->cfg, d->cfg->levels[pc->level].name, pc->name,
 	    NULL, pc);
-	out = daemon_proc_output(d, pc);
-	req.out_fd = req.err_fd = out;
+	out = daemon_proc_output(d, pc, &err);
+	req.out_fd = out;
+	req.err_fd = err != -1 ? err : out;
 	if (req.env != NULL && daemon_ready_setup(d, i, &req) == 0)
 		pid = spawn(&req, &exec_ok);
 	else
 		log_errno("%s: cannot prepare the child", what);
 	if (out != -1)
 		close(out);
+	if (err != -1)
+		close(err);
 	if (req.ready_fd != -1)
 		close(req.ready_fd);
 	spawn_env_free(req.env);
