@@ -283,7 +283,7 @@ class Stack:
         self.name = "bb"
         self.errlog = os.path.join(self.dir, "stackd-%s.err" % label)
         self.outlog = os.path.join(self.dir, "stackd-%s.out" % label)
-        self.marker = ("STACKD_BB_MARK=%s" % self.tag).encode()
+        self.marker = ("BBTEST_MARK=%s" % self.tag).encode()
         self.proc = None
         self.daemon_pid = None
         self.wrapper = None
@@ -355,7 +355,7 @@ class Stack:
     def env(self, extra=None):
         env = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARS
                and k not in ("JOURNAL_STREAM", "RUNTIME_DIRECTORY")}
-        env["STACKD_BB_MARK"] = self.tag
+        env["BBTEST_MARK"] = self.tag
         if "build-asan" in self.build.name or "asan" in self.build.name:
             env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
         if extra:
@@ -439,7 +439,7 @@ class Stack:
 
     def _is_ours(self, pid):
         env = read_environ(pid)
-        return env is not None and env.get("STACKD_BB_MARK") == self.tag
+        return env is not None and env.get("BBTEST_MARK") == self.tag
 
     # ---- stackctl ----------------------------------------------------
 

@@ -32,7 +32,7 @@ def test_level_2_starts_only_after_level_1_ready(stack):
     st = stack.wait_level(2)
     assert st["state"] == "up", st
     assert st["levels"][0]["probe"] == "ok"
-    assert os.path.exists(stack.path("p2.started"))
+    stack.wait_until(lambda: os.path.exists(stack.path("p2.started")), msg="p2 ran")
     assert stack.p("p2", st)["state"] == "running"
 
 
@@ -45,6 +45,8 @@ def test_climb_order_with_ready_delay(stack):
         level("three") + proc("p3", "three", cmd % (d, "p3")))
     stack.start()
     stack.wait_level(3)
+    stack.wait_until(lambda: all(stack.lines("t.%s" % n) for n in ("p1", "p2", "p3")),
+                     msg="start times written")
     t1, t2, t3 = (float(stack.lines("t.%s" % n)[0]) for n in ("p1", "p2", "p3"))
     assert t2 - t1 >= 0.35, "p2 started %.3fs after p1 (ready_delay 400ms)" % (t2 - t1)
     assert t3 - t2 >= 0.35, "p3 started %.3fs after p2 (ready_delay 400ms)" % (t3 - t2)
@@ -217,9 +219,11 @@ def test_oneshot_must_finish_before_level_ready(stack):
         proc("svc", "one", "sleep 300") +
         level("two") +
         proc("p2", "two",
-             "sh -c 'test -f %s/setup.done && echo yes > %s/p2.saw; exec sleep 300'" % (d, d)))
+             "sh -c 'if test -f %s/setup.done; then echo yes; else echo no; fi > %s/p2.saw; "
+             "exec sleep 300'" % (d, d)))
     stack.start()
     st = stack.wait_level(2)
+    stack.wait_until(lambda: stack.read("p2.saw"), msg="p2 ran")
     assert stack.read("p2.saw") == "yes\n", "level two started before the oneshot finished"
     s = stack.p("setup", st)
     assert s["state"] == "done" and s["pid"] is None, s

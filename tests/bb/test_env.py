@@ -44,7 +44,8 @@ def test_child_environment(stack, notify_socket):
         for var in SYSTEMD_VARS:
             assert var not in env, "%s inherited %s=%s" % (name, var, env[var])
         assert env.get("BB_INHERITED") == "yes", "ordinary variables are inherited"
-    assert "STACKD_PROCESS=pb" in stack.read("pb.env")
+    stack.wait_until(lambda: "STACKD_PROCESS=pb" in (stack.read("pb.env") or ""),
+                     msg="env as seen by the shell")
 
 
 def test_notify_child_gets_own_socket(stack, notify_socket):

@@ -42,16 +42,19 @@ def test_give_up_counts_attempts(stack):
 
 
 def test_give_up_0_never(stack):
-    stack.write(level("one") + proc("bad", "one", "sh -c 'exit 1'"), give_up_after=0)
+    # exits before its ready_delay is over: every attempt fails
+    stack.write(level("one") + proc("bad", "one", "sh -c 'exit 1'", ready_delay="300ms"),
+                give_up_after=0)
     stack.start()
     stack.wait_until(lambda: stack.status()["levels"][0]["climb_attempts"] >= 5,
                      msg="5 failed attempts")
     assert stack.running(), "give_up_after=0 must never give up"
+    assert stack.status()["level"] == 0
     assert stack.stop() == 0
 
 
 def test_default_never_gives_up(stack):
-    stack.write(level("one") + proc("bad", "one", "sh -c 'exit 1'"))
+    stack.write(level("one") + proc("bad", "one", "sh -c 'exit 1'", ready_delay="300ms"))
     stack.start()
     st = stack.wait_until(lambda: (s := stack.status())["levels"][0]["climb_attempts"] >= 5
                           and s, msg="5 failed attempts")

@@ -161,7 +161,7 @@ def test_shutdown_while_climbing(stack):
 
 
 def test_shutdown_from_retrying_is_prompt(stack):
-    stack.write(level("one") + proc("bad", "one", "sh -c 'exit 1'"),
+    stack.write(level("one") + proc("bad", "one", "sh -c 'exit 1'", ready_delay="300ms"),
                 retry_min="5s", retry_max="10s")
     stack.start()
     stack.wait_until(lambda: stack.status()["state"] == "retrying", msg="retrying")
