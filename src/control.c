@@ -134,10 +134,11 @@ control_wait(struct daemon *d, struct client *c, const char *arg)
 		control_reply(d, c, "error stackd is shutting down");
 		return;
 	}
-	/* Answered from control_changed; no idle timeout while waiting. */
+	/* Answered from control_changed; no idle timeout while waiting,
+	 * but keep reading so a client that gives up frees its slot. */
 	c->wait_level = lvl;
-	ev_io_stop(d->loop, &c->io);
 	ev_timer_stop(d->loop, &c->idle);
+	ev_io_start(d->loop, &c->io);
 }
 
 static void
@@ -201,12 +202,28 @@ control_request(struct daemon *d, struct client *c, char *line)
 	}
 }
 
+/* A waiting client has nothing more to say; EOF means it gave up. */
+static void
+control_read_waiting(struct daemon *d, struct client *c)
+{
+	char	buf[256];
+	ssize_t	n;
+
+	n = read(c->io.fd, buf, sizeof(buf));
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+		control_close(d, c);
+}
+
 static void
 control_read(struct daemon *d, struct client *c)
 {
 	char	*nl;
 	ssize_t	 n;
 
+	if (c->wait_level >= 0) {
+		control_read_waiting(d, c);
+		return;
+	}
 	n = read(c->io.fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
