@@ -37,7 +37,7 @@ COMMON	= config.c parse.c words.c json.c ctlpath.c
 # The pure level state machine: no I/O, unit-tested on a fake clock.
 MACHINE	= machine.c climb.c rewind.c restart.c intensity.c
 # The daemon: libev glue that turns events into calls, actions into syscalls.
-DAEMON	= stackd.c log.c spawn.c reap.c probe.c hook.c relay.c ready.c \
+DAEMON	= stackd.c events.c log.c spawn.c reap.c probe.c hook.c relay.c ready.c \
 	  control.c notify.c status.c
 CTL	= stackctl.c
 

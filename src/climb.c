@@ -56,6 +56,8 @@ climb_start(struct machine *m, int lvl, msec_t now)
 	intensity_clear(&l->intensity);
 	machine_log(m, LOG_INFO, "climbing to level %d (%s), attempt %llu",
 	    lvl + 1, lc->name, (unsigned long long)l->climb_attempts_total);
+	machine_event(m, EVT_CLIMB_STARTED, lvl, -1)->code =
+	    (int)l->climb_attempts_total;
 	for (i = 0; i < cfg->nprocs; i++) {
 		if (cfg->procs[i].level != lvl)
 			continue;
@@ -102,6 +104,7 @@ climb_proc_ready(struct machine *m, int i, msec_t now)
 	p->state = PS_RUNNING;
 	p->ready_at = MSEC_NEVER;
 	machine_log(m, LOG_INFO, "process %s ready", m->cfg->procs[i].name);
+	machine_event(m, EVT_PROCESS_READY, lvl, i);
 	machine_status_changed(m);
 	climb_check_ready(m, lvl, now);
 }
@@ -123,6 +126,7 @@ climb_check_ready(struct machine *m, int lvl, msec_t now)
 	m->stable_at = now + m->cfg->retry_max;
 	machine_log(m, LOG_NOTICE, "level %d/%d (%s) up", lvl + 1,
 	    m->cfg->nlevels, m->cfg->levels[lvl].name);
+	machine_event(m, EVT_LEVEL_UP, lvl, -1);
 	machine_emit(m, ACT_HOOK, lvl, -1)->hook = HOOK_UP;
 	machine_status_changed(m);
 }

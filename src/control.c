@@ -8,7 +8,10 @@
  * with SO_PEERCRED at accept time: only root and stackd's own uid may
  * talk to it.  The wire format (stackctl(1)): the reply's first line is
  * "ok" or "error MESSAGE", any payload follows, then the daemon closes.
- * `wait LEVEL` is answered when the stack gets there.
+ * `wait LEVEL` is answered when the stack gets there.  `events` turns the
+ * connection into a subscription: "ok", then one JSON line per event until
+ * the client goes away; a subscriber that falls more than EVENTS_BUFMAX
+ * bytes behind is dropped rather than allowed to grow stackd's memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +34,8 @@
 #define CONTROL_REQMAX		4096
 #define CONTROL_MAXCLIENTS	64
 #define CONTROL_IDLE		10.0
+#define EVENTS_MAXSUBS		16	/* leave room for status and wait */
+#define EVENTS_BUFMAX		(256 * 1024)
 
 struct client {
 	ev_io		 io;
@@ -40,6 +45,7 @@ struct client {
 	size_t		 outoff;
 	struct buf	 out;
 	int		 wait_level;	/* -1: not waiting */
+	bool		 subscriber;	/* streaming events */
 	char		 in[CONTROL_REQMAX];
 };
 
@@ -47,6 +53,7 @@ static int		 control_fd = -1;
 static ev_io		 control_io;
 static struct client	*clients;
 static int		 nclients;
+static int		 nsubscribers;
 
 static void	control_client_io(struct ev_loop *, ev_io *, int);
 
@@ -59,6 +66,8 @@ control_close(struct daemon *d, struct client *c)
 	ev_timer_stop(d->loop, &c->idle);
 	close(c->io.fd);
 	buf_free(&c->out);
+	if (c->subscriber)
+		nsubscribers--;
 	for (pp = &clients; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -141,6 +150,82 @@ control_wait(struct daemon *d, struct client *c, const char *arg)
 	ev_io_start(d->loop, &c->io);
 }
 
+/* Watch c for reading, and for writing while output is pending. */
+static void
+control_watch(struct daemon *d, struct client *c)
+{
+	int	events = EV_READ;
+
+	if (c->outoff < c->out.len)
+		events |= EV_WRITE;
+	if (ev_is_active(&c->io) && (c->io.events & (EV_READ | EV_WRITE)) ==
+	    events)
+		return;
+	ev_io_stop(d->loop, &c->io);
+	ev_io_set(&c->io, c->io.fd, events);
+	ev_io_start(d->loop, &c->io);
+}
+
+static void
+control_subscribe(struct daemon *d, struct client *c)
+{
+	struct action	a = { .kind = ACT_EVENT, .event = EVT_SUBSCRIBED,
+			    .level = -1, .proc = -1 };
+
+	if (nsubscribers >= EVENTS_MAXSUBS) {
+		control_reply(d, c, "error too many event subscribers (max %d)",
+		    EVENTS_MAXSUBS);
+		return;
+	}
+	nsubscribers++;
+	c->subscriber = true;
+	ev_timer_stop(d->loop, &c->idle);
+	/* The first line says where the stack is, so that a consumer knows
+	 * its starting point and that it is subscribed. */
+	buf_printf(&c->out, "ok\n");
+	events_line(d, &a, &c->out);
+	control_watch(d, c);
+}
+
+bool
+control_has_subscribers(void)
+{
+	return nsubscribers > 0;
+}
+
+/* One event line to every subscriber; drop the ones too far behind. */
+void
+control_broadcast(struct daemon *d, const char *line, size_t len)
+{
+	struct client	*c, *next;
+
+	for (c = clients; c != NULL; c = next) {
+		next = c->next;
+		if (!c->subscriber)
+			continue;
+		if (c->out.len - c->outoff + len > EVENTS_BUFMAX) {
+			log_msg(LOG_WARNING, "control: dropping an events "
+			    "subscriber that does not read");
+			control_close(d, c);
+			continue;
+		}
+		if (c->outoff > 0) {
+			/* Drop what was sent, so a subscriber that reads,
+			 * but never quite catches up, cannot grow it. */
+			memmove(c->out.data, c->out.data + c->outoff,
+			    c->out.len - c->outoff);
+			c->out.len -= c->outoff;
+			c->outoff = 0;
+		}
+		buf_append(&c->out, line, len);
+		if (c->out.oom) {
+			control_close(d, c);
+			continue;
+		}
+		control_watch(d, c);
+	}
+}
+
 static void
 control_request(struct daemon *d, struct client *c, char *line)
 {
@@ -193,8 +278,10 @@ control_request(struct daemon *d, struct client *c, char *line)
 		control_reply(d, c, "ok shutting down");
 		machine_shutdown(&d->m, now);
 		daemon_run(d);
+	} else if (strcmp(argv[0], "events") == 0 && argc == 1) {
+		control_subscribe(d, c);
 	} else if (strcmp(argv[0], "reload") == 0 ||
-	    strcmp(argv[0], "restart") == 0 || strcmp(argv[0], "events") == 0 ||
+	    strcmp(argv[0], "restart") == 0 ||
 	    strcmp(argv[0], "metrics") == 0) {
 		control_reply(d, c, "error %s is not available yet", argv[0]);
 	} else {
@@ -202,16 +289,20 @@ control_request(struct daemon *d, struct client *c, char *line)
 	}
 }
 
-/* A waiting client has nothing more to say; EOF means it gave up. */
-static void
+/* A waiting client or subscriber has nothing more to say; EOF means it
+ * gave up.  Returns false when the client is gone. */
+static bool
 control_read_waiting(struct daemon *d, struct client *c)
 {
 	char	buf[256];
 	ssize_t	n;
 
 	n = read(c->io.fd, buf, sizeof(buf));
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		control_close(d, c);
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -221,7 +312,7 @@ control_read(struct daemon *d, struct client *c)
 	ssize_t	 n;
 
 	if (c->wait_level >= 0) {
-		control_read_waiting(d, c);
+		(void)control_read_waiting(d, c);
 		return;
 	}
 	n = read(c->io.fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
@@ -266,6 +357,13 @@ control_write(struct daemon *d, struct client *c)
 		return;
 	if (n > 0)
 		c->outoff += (size_t)n;
+	if (n > 0 && c->subscriber) {
+		/* Caught up: reuse the buffer, wait for the next event. */
+		if (c->outoff == c->out.len)
+			c->out.len = c->outoff = 0;
+		control_watch(d, c);
+		return;
+	}
 	if (n <= 0 || c->outoff == c->out.len)
 		control_close(d, c);
 }
@@ -275,6 +373,14 @@ control_client_io(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct client	*c = (struct client *)w;
 
+	if (c->subscriber) {
+		/* It watches both; reading first may find it gone. */
+		if ((revents & EV_READ) && !control_read_waiting(daemon_self, c))
+			return;
+		if (revents & EV_WRITE)
+			control_write(daemon_self, c);
+		return;
+	}
 	if (revents & EV_WRITE)
 		control_write(daemon_self, c);
 	else if (revents & EV_READ)

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "json.h"
 #include "machine.h"
 
 struct daemon {
@@ -70,9 +71,16 @@ void	 notify_ready(struct daemon *);
 void	 notify_stopping(struct daemon *);
 void	 notify_fini(struct daemon *);
 
+/* events.c: the machine's events as JSON lines for subscribers */
+void	 events_line(struct daemon *, const struct action *, struct buf *);
+void	 events_publish(struct daemon *, const struct action *);
+void	 events_daemon(struct daemon *, enum event_kind, const char *);
+
 /* control.c */
 int	 control_init(struct daemon *);
 void	 control_changed(struct daemon *);
+bool	 control_has_subscribers(void);
+void	 control_broadcast(struct daemon *, const char *, size_t);
 void	 control_fini(struct daemon *);
 
 #endif

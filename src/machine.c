@@ -143,6 +143,18 @@ machine_status_changed(struct machine *m)
 	machine_emit(m, ACT_STATUS, -1, -1);
 }
 
+struct action *
+machine_event(struct machine *m, enum event_kind ev, int level, int proc)
+{
+	struct action	*a;
+
+	a = machine_emit(m, ACT_EVENT, level, proc);
+	a->event = ev;
+	if (proc >= 0)
+		a->pid = m->procs[proc].pid;
+	return a;
+}
+
 /*
  * Ask for process i to be started.  Until the daemon reports the spawn,
  * nothing about the process may come due: no readiness timer, no probe.
@@ -190,10 +202,14 @@ machine_fail(struct machine *m, int lvl, msec_t now, const char *fmt, ...)
 	if (l->state == LEVEL_CLIMBING) {
 		machine_log(m, LOG_WARNING, "level %d (%s) climb failed: %s",
 		    lvl + 1, m->cfg->levels[lvl].name, why);
+		snprintf(machine_event(m, EVT_CLIMB_FAILED, lvl, -1)->text,
+		    ACT_TEXTMAX, "%s", why);
 		climb_failed(m, lvl, now);
 	} else {
 		machine_log(m, LOG_ERR, "level %d (%s) failed: %s; rewinding "
 		    "to level %d", lvl + 1, m->cfg->levels[lvl].name, why, lvl);
+		snprintf(machine_event(m, EVT_LEVEL_FAILED, lvl, -1)->text,
+		    ACT_TEXTMAX, "%s", why);
 		l->failed = true;
 		if (m->cap > lvl)
 			m->cap = lvl;
@@ -401,8 +417,11 @@ machine_proc_spawned(struct machine *m, int i, pid_t pid, bool exec_ok,
 	p->kill_at = MSEC_NEVER;
 	p->probing = false;
 	p->status_text[0] = '\0';
-	if (exec_ok)
+	if (exec_ok) {
+		machine_event(m, EVT_PROCESS_STARTED, m->cfg->procs[i].level,
+		    i);
 		climb_proc_spawned(m, i, now);
+	}
 	machine_step(m, now);
 }
 
@@ -417,7 +436,11 @@ void
 machine_proc_exited(struct machine *m, int i, int wstatus, msec_t now)
 {
 	struct proc_rt	*p = &m->procs[i];
+	struct action	*a;
 
+	a = machine_event(m, EVT_PROCESS_EXITED, m->cfg->procs[i].level, i);
+	a->code = wstatus;
+	a->requested = p->state == PS_STOPPING;
 	p->pid = 0;
 	p->last_status = wstatus;
 	p->exited_once = true;
@@ -444,6 +467,8 @@ machine_probe_done(struct machine *m, int lvl, int i, bool ok,
 			return;
 		p->probing = false;
 		p->probe_next = now + lc->probe_interval;
+		if (!ok && p->state == PS_STARTING)
+			machine_event(m, EVT_PROBE_FAILED, lvl, i)->code = 1;
 		if (ok && p->state == PS_STARTING)
 			climb_proc_ready(m, i, now);
 		machine_step(m, now);
@@ -455,6 +480,9 @@ machine_probe_done(struct machine *m, int lvl, int i, bool ok,
 	l->probe_next = now + lc->probe_interval;
 	l->probe_duration = duration;
 	l->probe = ok ? PROBE_OK : PROBE_FAILED;
+	if (!ok)
+		machine_event(m, EVT_PROBE_FAILED, lvl, -1)->code =
+		    l->state == LEVEL_UP ? l->probe_failures + 1 : 1;
 	if (l->state == LEVEL_CLIMBING) {
 		if (ok)
 			l->probes_passed = true;
@@ -478,9 +506,12 @@ machine_set_target(struct machine *m, int target, msec_t now)
 {
 	if (target < 0 || target > m->cfg->nlevels || m->shutting_down)
 		return -1;
-	if (target != m->target)
+	if (target != m->target) {
 		machine_log(m, LOG_INFO, "target changed from %d to %d",
 		    m->target, target);
+		machine_event(m, EVT_TARGET_CHANGED, target - 1, -1)->code =
+		    target;
+	}
 	/* An operator asking for more gets an attempt now, not after the
 	 * backoff; the backoff itself is kept for later failures. */
 	if (target > m->current)
@@ -504,6 +535,8 @@ machine_shutdown(struct machine *m, msec_t now)
 		return;
 	}
 	machine_log(m, LOG_INFO, "shutting down from level %d", m->current);
+	snprintf(machine_event(m, EVT_SHUTDOWN, -1, -1)->text, ACT_TEXTMAX,
+	    "requested");
 	m->shutting_down = true;
 	machine_status_changed(m);
 	machine_step(m, now);
@@ -513,9 +546,15 @@ machine_shutdown(struct machine *m, msec_t now)
 void
 machine_give_up(struct machine *m, msec_t now)
 {
+	struct action	*a;
+
 	machine_log(m, LOG_ERR, "giving up after %d failed climb attempts",
 	    m->failed_climbs);
 	m->exit_code = 3;
+	a = machine_event(m, EVT_SHUTDOWN, -1, -1);
+	a->code = 3;
+	snprintf(a->text, sizeof(a->text), "gave up after %d failed climb "
+	    "attempts", m->failed_climbs);
 	m->shutting_down = true;
 	machine_status_changed(m);
 }
@@ -546,6 +585,7 @@ machine_alarm(struct machine *m, msec_t now)
 			    "reached", m->current);
 			machine_emit(m, ACT_HOOK, m->current > 0 ?
 			    m->current - 1 : 0, -1)->hook = HOOK_ALARM_CLEARED;
+			machine_event(m, EVT_ALARM_CLEARED, m->current - 1, -1);
 			machine_status_changed(m);
 		}
 	} else if (m->below_since == MSEC_NEVER)
@@ -565,6 +605,9 @@ machine_alarm(struct machine *m, msec_t now)
 	    (long long)(now - m->below_since), m->current,
 	    m->last_failure[0] ? "; last failure: " : "", m->last_failure);
 	machine_emit(m, ACT_HOOK, lvl, -1)->hook = HOOK_ALARM;
+	snprintf(machine_event(m, EVT_ALARM_RAISED, m->current - 1, -1)->text,
+	    ACT_TEXTMAX, "below target level %d for %lldms", m->target,
+	    (long long)(now - m->below_since));
 	machine_status_changed(m);
 }
 
@@ -695,6 +738,30 @@ probe_state_name(enum probe_state s)
 	case PROBE_PENDING:	return "pending";
 	case PROBE_OK:		return "ok";
 	case PROBE_FAILED:	return "failed";
+	}
+	return "?";
+}
+
+const char *
+event_name(enum event_kind e)
+{
+	switch (e) {
+	case EVT_CLIMB_STARTED:		return "climb_started";
+	case EVT_CLIMB_FAILED:		return "climb_failed";
+	case EVT_LEVEL_UP:		return "level_up";
+	case EVT_LEVEL_FAILED:		return "level_failed";
+	case EVT_LEVEL_DOWN:		return "level_down";
+	case EVT_PROCESS_STARTED:	return "process_started";
+	case EVT_PROCESS_READY:		return "process_ready";
+	case EVT_PROCESS_EXITED:	return "process_exited";
+	case EVT_PROBE_FAILED:		return "probe_failed";
+	case EVT_ALARM_RAISED:		return "alarm_raised";
+	case EVT_ALARM_CLEARED:		return "alarm_cleared";
+	case EVT_TARGET_CHANGED:	return "target_changed";
+	case EVT_RELOAD_OK:		return "reload_ok";
+	case EVT_RELOAD_FAILED:		return "reload_failed";
+	case EVT_SHUTDOWN:		return "shutdown";
+	case EVT_SUBSCRIBED:		return "subscribed";
 	}
 	return "?";
 }

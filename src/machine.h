@@ -50,7 +50,31 @@ enum act_kind {
 	ACT_LOG,		/* prio (syslog), text */
 	ACT_STATUS,		/* state changed: tell systemd and listeners */
 	ACT_READY,		/* ready_level reached for the first time */
+	ACT_EVENT,		/* event, level, proc, pid, code, text */
 	ACT_EXIT		/* code: everything is down, exit */
+};
+
+/*
+ * What happened, for `stackctl events` subscribers.  The machine only says
+ * what and to whom; the daemon adds the clocks and writes the JSON line.
+ */
+enum event_kind {
+	EVT_CLIMB_STARTED,	/* level; code: attempt number */
+	EVT_CLIMB_FAILED,	/* level; text: reason */
+	EVT_LEVEL_UP,		/* level */
+	EVT_LEVEL_FAILED,	/* level (was up); text: reason */
+	EVT_LEVEL_DOWN,		/* level */
+	EVT_PROCESS_STARTED,	/* proc, pid */
+	EVT_PROCESS_READY,	/* proc, pid */
+	EVT_PROCESS_EXITED,	/* proc, pid; code: wait status; requested */
+	EVT_PROBE_FAILED,	/* level, proc (-1: level probe); code: failures */
+	EVT_ALARM_RAISED,	/* level: the current one (-1 at 0); text */
+	EVT_ALARM_CLEARED,	/* level */
+	EVT_TARGET_CHANGED,	/* code: the new target */
+	EVT_RELOAD_OK,		/* from the daemon */
+	EVT_RELOAD_FAILED,	/* from the daemon; text: the error */
+	EVT_SHUTDOWN,		/* code: exit code; text: why */
+	EVT_SUBSCRIBED		/* from the daemon: first line to a subscriber */
 };
 
 #define ACT_TEXTMAX	256
@@ -61,6 +85,9 @@ struct action {
 	int		 proc;		/* index into cfg->procs, or -1 */
 	int		 sig;
 	enum hook_event	 hook;
+	enum event_kind	 event;
+	pid_t		 pid;
+	bool		 requested;	/* process_exited: we stopped it */
 	int		 prio;
 	int		 code;
 	char		 text[ACT_TEXTMAX];
@@ -160,6 +187,7 @@ void	 machine_status_text(const struct machine *, msec_t now, char *,
 const char *level_state_name(enum level_state);
 const char *proc_state_name(enum proc_state);
 const char *probe_state_name(enum probe_state);
+const char *event_name(enum event_kind);
 void	 exit_text(int wstatus, char *, size_t);
 
 /*
@@ -170,6 +198,8 @@ struct action *machine_emit(struct machine *, enum act_kind, int level,
 void	 machine_log(struct machine *, int prio, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 machine_status_changed(struct machine *);
+struct action *machine_event(struct machine *, enum event_kind, int level,
+	    int proc);
 void	 machine_step(struct machine *, msec_t now);
 void	 machine_spawn(struct machine *, int proc);
 void	 machine_give_up(struct machine *, msec_t now);

@@ -89,6 +89,7 @@ rewind_check_down(struct machine *m, int lvl, msec_t now)
 		m->current = lvl;
 	machine_log(m, LOG_NOTICE, "level %d (%s) down", lvl + 1,
 	    cfg->levels[lvl].name);
+	machine_event(m, EVT_LEVEL_DOWN, lvl, -1);
 	if (l->was_up) {
 		l->was_up = false;
 		machine_emit(m, ACT_HOOK, lvl, -1)->hook = HOOK_DOWN;

@@ -156,6 +156,75 @@ ctl_result(const char *reply, bool print_payload)
 	return EXIT_UNREACHABLE;
 }
 
+static bool
+ctl_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/*
+ * `events`: the first line is the verdict, everything after it is JSON
+ * lines, copied through as they come until stackd closes (it exits) or we
+ * are interrupted.  Written with write(2), not stdio, so every line is
+ * out the moment it arrives, even into a pipe.
+ */
+static int
+ctl_stream(int fd)
+{
+	char	 buf[8192], *nl;
+	size_t	 len = 0;
+	ssize_t	 r;
+	int	 code;
+
+	for (;;) {
+		r = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(stderr, "stackctl: no reply from stackd\n");
+			return EXIT_UNREACHABLE;
+		}
+		len += (size_t)r;
+		buf[len] = '\0';
+		if ((nl = strchr(buf, '\n')) != NULL)
+			break;
+		if (len == sizeof(buf) - 1)
+			return ctl_result(buf, false);
+	}
+	*nl = '\0';
+	if (strcmp(buf, "ok") != 0) {
+		*nl = '\n';
+		return ctl_result(buf, false);
+	}
+	len -= (size_t)(nl + 1 - buf);
+	if (!ctl_write_all(STDOUT_FILENO, nl + 1, len))
+		return EXIT_FAILED;
+	for (;;) {
+		r = read(fd, buf, sizeof(buf));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (!ctl_write_all(STDOUT_FILENO, buf, (size_t)r))
+			return EXIT_FAILED;
+	}
+	code = r == 0 ? EXIT_OK : EXIT_UNREACHABLE;
+	if (code != EXIT_OK)
+		perror("stackctl: read");
+	return code;
+}
+
 static const char *
 ctl_socket(const char *sock, const char *file)
 {
@@ -259,6 +328,11 @@ main(int argc, char *argv[])
 
 	fd = ctl_connect(ctl_socket(sock, file));
 	ctl_send(fd, req);
+	if (strcmp(cmd, "events") == 0) {
+		code = ctl_stream(fd);
+		close(fd);
+		return code;
+	}
 	reply = ctl_recv(fd, strcmp(cmd, "wait") == 0 ? (int)(timeout > INT32_MAX ?
 	    INT32_MAX : timeout) : REPLY_TIMEOUT);
 	close(fd);

@@ -204,6 +204,9 @@ daemon_act(struct daemon *d, const struct action *a, bool *changed)
 		log_msg(LOG_NOTICE, "ready: %s", text);
 		notify_ready(d);
 		break;
+	case ACT_EVENT:
+		events_publish(d, a);
+		break;
 	case ACT_EXIT:
 		d->stopping = true;
 		d->exit_code = a->code;

@@ -189,6 +189,7 @@ act(const struct action *ap)
 	case ACT_LOG:
 	case ACT_STATUS:
 	case ACT_READY:
+	case ACT_EVENT:
 		break;
 	}
 }
@@ -1213,6 +1214,95 @@ test_intensity_rewind(void **state)
 	assert_int_equal(H.nexit, 0);
 }
 
+/* The events of a climb, a crash, an intensity failure and the rewind,
+ * in the order they happened, each naming its level or process. */
+static int
+next_event(size_t *from, enum event_kind ev, int level, int proc)
+{
+	size_t	i;
+
+	for (i = *from; i < H.nlog; i++)
+		if (match(&H.log[i], ACT_EVENT, level, proc) &&
+		    H.log[i].a.event == ev) {
+			*from = i + 1;
+			return (int)i;
+		}
+	fail_msg("no %s event (level %d, proc %d) after action %zu",
+	    event_name(ev), level, proc, *from);
+	return -1;
+}
+
+static void
+test_events_rewind(void **state)
+{
+	size_t	at = 0;
+	int	a, b, i;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\nintensity = 1\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\n");
+	a = P("a"); b = P("b");
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+	next_event(&at, EVT_CLIMB_STARTED, 0, -1);
+	next_event(&at, EVT_PROCESS_STARTED, 0, a);
+	next_event(&at, EVT_LEVEL_UP, 0, -1);
+	i = next_event(&at, EVT_CLIMB_STARTED, 1, -1);
+	assert_int_equal(H.log[i].a.code, 1);
+	i = next_event(&at, EVT_PROCESS_STARTED, 1, b);
+	assert_int_equal(H.log[i].a.pid, H.pid[b]);
+	next_event(&at, EVT_PROCESS_READY, 1, b);
+	next_event(&at, EVT_LEVEL_UP, 1, -1);
+
+	advance_to(100);
+	h_exit(b, SIGSEGV);
+	i = next_event(&at, EVT_PROCESS_EXITED, 1, b);
+	assert_int_equal(H.log[i].a.code, SIGSEGV);
+	assert_false(H.log[i].a.requested);
+	next_event(&at, EVT_PROCESS_STARTED, 1, b);
+	advance_to(200);
+	h_exit(b, EXITED(2));
+	next_event(&at, EVT_PROCESS_EXITED, 1, b);
+	i = next_event(&at, EVT_LEVEL_FAILED, 1, -1);
+	assert_non_null(strstr(H.log[i].a.text, "restart"));
+	next_event(&at, EVT_LEVEL_DOWN, 1, -1);
+	assert_int_equal(H.m.current, 1);
+	advance_to(2000);
+	next_event(&at, EVT_CLIMB_STARTED, 1, -1);
+	next_event(&at, EVT_LEVEL_UP, 1, -1);
+
+	machine_shutdown(&H.m, H.now);
+	drain();
+	next_event(&at, EVT_SHUTDOWN, -1, -1);
+	i = next_event(&at, EVT_PROCESS_EXITED, 1, b);
+	assert_true(H.log[i].a.requested);
+	next_event(&at, EVT_LEVEL_DOWN, 1, -1);
+	next_event(&at, EVT_LEVEL_DOWN, 0, -1);
+}
+
+/* A failed climb says why; a target change says where to. */
+static void
+test_events_climb_failed(void **state)
+{
+	size_t	at = 0;
+	int	i;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\nready_timeout = 2s\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nready = notify\n");
+	h_start(0);
+	advance_to(2000);
+	i = next_event(&at, EVT_CLIMB_FAILED, 0, -1);
+	assert_non_null(strstr(H.log[i].a.text, "ready_timeout"));
+	assert_int_equal(machine_set_target(&H.m, 0, H.now), 0);
+	drain();
+	i = next_event(&at, EVT_TARGET_CHANGED, -1, -1);
+	assert_int_equal(H.log[i].a.code, 0);
+}
+
 /* The top level failing rewinds only itself. */
 static void
 test_top_level_fails(void **state)
@@ -2018,6 +2108,8 @@ main(void)
 		cmocka_unit_test_teardown(test_one_for_all, teardown),
 		cmocka_unit_test_teardown(test_rest_for_one, teardown),
 		cmocka_unit_test_teardown(test_intensity_rewind, teardown),
+		cmocka_unit_test_teardown(test_events_rewind, teardown),
+		cmocka_unit_test_teardown(test_events_climb_failed, teardown),
 		cmocka_unit_test_teardown(test_top_level_fails, teardown),
 		cmocka_unit_test_teardown(test_oneshot, teardown),
 		cmocka_unit_test_teardown(test_longrun_exit_during_climb,
