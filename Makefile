@@ -35,10 +35,10 @@ CHECK_DEBS = $(BUILD_DEBS) libcmocka-dev python3-pytest cppcheck util-linux \
 # Shared by both binaries: the configuration and its parsers.
 COMMON	= config.c parse.c words.c json.c ctlpath.c
 # The pure level state machine: no I/O, unit-tested on a fake clock.
-MACHINE	= machine.c climb.c rewind.c restart.c intensity.c
+MACHINE	= machine.c climb.c rewind.c restart.c reload.c intensity.c
 # The daemon: libev glue that turns events into calls, actions into syscalls.
 DAEMON	= stackd.c events.c log.c spawn.c reap.c probe.c hook.c relay.c ready.c \
-	  control.c notify.c status.c
+	  reconfigure.c control.c notify.c status.c
 CTL	= stackctl.c
 
 STACKD_OBJ   = $(addprefix $(B)/,$(COMMON:.c=.o) $(MACHINE:.c=.o) $(DAEMON:.c=.o))

@@ -124,3 +124,84 @@ config_proc_index(const struct stack_conf *conf, const char *name)
 			return i;
 	return -1;
 }
+
+/*
+ * Equality for reload: does the running process or level need to change?
+ * Line numbers do not count (editing above a section moves them), and a
+ * process's level is compared by name by the caller, not by index.
+ */
+static bool
+str_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool
+argv_equal(char *const *a, char *const *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	for (; *a != NULL && *b != NULL; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return false;
+	return *a == NULL && *b == NULL;
+}
+
+bool
+command_equal(const struct command *a, const struct command *b)
+{
+	return argv_equal(a->argv, b->argv);
+}
+
+bool
+config_proc_equal(const struct proc_conf *a, const struct proc_conf *b)
+{
+	int	i;
+
+	if (!str_equal(a->name, b->name) ||
+	    !command_equal(&a->command, &b->command) || a->type != b->type ||
+	    a->ready != b->ready || a->ready_fd != b->ready_fd ||
+	    a->ready_delay != b->ready_delay || a->restart != b->restart ||
+	    !command_equal(&a->probe, &b->probe) ||
+	    a->probe_timeout != b->probe_timeout ||
+	    a->has_user != b->has_user || !str_equal(a->user, b->user) ||
+	    a->uid != b->uid || a->has_group != b->has_group ||
+	    !str_equal(a->group, b->group) || a->gid != b->gid ||
+	    a->ngroups != b->ngroups || !str_equal(a->home, b->home) ||
+	    !str_equal(a->workdir, b->workdir) || a->nenv != b->nenv ||
+	    a->has_umask != b->has_umask || a->umask != b->umask ||
+	    a->stop_signal != b->stop_signal ||
+	    a->stop_timeout != b->stop_timeout || a->log != b->log ||
+	    !str_equal(a->log_path, b->log_path))
+		return false;
+	for (i = 0; i < a->ngroups; i++)
+		if (a->groups[i] != b->groups[i])
+			return false;
+	for (i = 0; i < a->nenv; i++)
+		if (strcmp(a->env[i], b->env[i]) != 0)
+			return false;
+	return true;
+}
+
+bool
+config_level_equal(const struct level_conf *a, const struct level_conf *b)
+{
+	int	i;
+
+	if (!str_equal(a->name, b->name) ||
+	    !str_equal(a->description, b->description) ||
+	    a->nprobes != b->nprobes || a->probe_interval != b->probe_interval ||
+	    a->probe_timeout != b->probe_timeout ||
+	    a->failure_threshold != b->failure_threshold ||
+	    a->ready_timeout != b->ready_timeout ||
+	    a->strategy != b->strategy || a->intensity != b->intensity ||
+	    a->period != b->period || !command_equal(&a->on_up, &b->on_up) ||
+	    !command_equal(&a->on_down, &b->on_down))
+		return false;
+	for (i = 0; i < a->nprobes; i++)
+		if (!command_equal(&a->probes[i], &b->probes[i]))
+			return false;
+	return true;
+}

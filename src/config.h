@@ -124,5 +124,10 @@ int	 config_level_ref(const struct stack_conf *, const char *);
 int	 config_level_index(const struct stack_conf *, const char *name);
 int	 config_proc_index(const struct stack_conf *, const char *name);
 void	 command_free(struct command *);
+bool	 command_equal(const struct command *, const struct command *);
+/* For reload: equal but for line numbers (and the level, see config.c). */
+bool	 config_proc_equal(const struct proc_conf *, const struct proc_conf *);
+bool	 config_level_equal(const struct level_conf *,
+	    const struct level_conf *);
 
 #endif

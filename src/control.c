@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "json.h"
 #include "log.h"
+#include "parse.h"
 #include "status.h"
 
 #define CONTROL_REQMAX		4096
@@ -227,6 +228,38 @@ control_broadcast(struct daemon *d, const char *line, size_t len)
 }
 
 static void
+control_restart(struct daemon *d, struct client *c, const char *name)
+{
+	int	i, lvl;
+
+	if ((i = config_proc_index(d->cfg, name)) < 0) {
+		control_reply(d, c, "error unknown process '%.64s'", name);
+		return;
+	}
+	lvl = d->cfg->procs[i].level;
+	if (machine_restart_proc(&d->m, i, now_msec()) == -1) {
+		control_reply(d, c, "error %s", d->m.shutting_down ?
+		    "stackd is shutting down" : "level is not up");
+		return;
+	}
+	control_reply(d, c, "ok restarting %s (level %s)", name,
+	    d->cfg->levels[lvl].name);
+	daemon_run(d);
+}
+
+static void
+control_reload(struct daemon *d, struct client *c)
+{
+	char	err[PARSE_ERRMAX];
+
+	log_msg(LOG_INFO, "control: reloading %s", d->cfg->path);
+	if (reconfigure(d, err, sizeof(err)) == -1)
+		control_reply(d, c, "error %s", err);
+	else
+		control_reply(d, c, "ok reloaded %s", d->cfg->path);
+}
+
+static void
 control_request(struct daemon *d, struct client *c, char *line)
 {
 	char	*argv[4], *save = NULL, *w;
@@ -280,9 +313,11 @@ control_request(struct daemon *d, struct client *c, char *line)
 		daemon_run(d);
 	} else if (strcmp(argv[0], "events") == 0 && argc == 1) {
 		control_subscribe(d, c);
-	} else if (strcmp(argv[0], "reload") == 0 ||
-	    strcmp(argv[0], "restart") == 0 ||
-	    strcmp(argv[0], "metrics") == 0) {
+	} else if (strcmp(argv[0], "restart") == 0 && argc == 2) {
+		control_restart(d, c, argv[1]);
+	} else if (strcmp(argv[0], "reload") == 0 && argc == 1) {
+		control_reload(d, c);
+	} else if (strcmp(argv[0], "metrics") == 0) {
 		control_reply(d, c, "error %s is not available yet", argv[0]);
 	} else {
 		control_reply(d, c, "error unknown request '%.64s'", argv[0]);

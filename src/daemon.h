@@ -25,6 +25,7 @@ struct daemon {
 	ev_timer		 orphan_timer;	/* shutdown: TERM, then KILL */
 	int			 orphan_phase;	/* 0 none, 1 TERM sent, 2 KILL */
 	char			 control_path[108];
+	struct stack_conf	*pending_cfg;	/* reload: valid, not in force */
 };
 
 extern struct daemon	*daemon_self;
@@ -63,11 +64,19 @@ int	 ready_notify_open(struct daemon *, int proc, char *addr, size_t);
 int	 ready_fd_open(struct daemon *, int proc, int *wfd);
 void	 ready_close(struct daemon *, int proc);
 void	 ready_close_all(struct daemon *);
+void	 ready_remap(struct daemon *, const int *map, int nold, int nnew);
+
+/* reconfigure.c: reload, the daemon's side */
+int	 reconfigure(struct daemon *, char *err, size_t);
+void	 reconfigure_commit(struct daemon *);
+bool	 reconfigure_reaped(struct daemon *, pid_t, int status);
+void	 reconfigure_fini(struct daemon *);
 
 /* notify.c */
 void	 notify_init(struct daemon *);
 void	 notify_status(struct daemon *, const char *);
 void	 notify_ready(struct daemon *);
+void	 notify_reloading(struct daemon *);
 void	 notify_stopping(struct daemon *);
 void	 notify_fini(struct daemon *);
 

@@ -52,6 +52,7 @@ machine_init(struct machine *m, const struct stack_conf *cfg, uint64_t seed)
 	}
 	m->target = cfg->target;
 	m->cap = CAP_NONE;
+	m->hold = CAP_NONE;
 	m->backoff = cfg->retry_min;
 	m->stable_at = MSEC_NEVER;
 	m->below_since = MSEC_NEVER;
@@ -236,9 +237,12 @@ machine_busy(const struct machine *m, int *level)
 static int
 machine_limit(const struct machine *m)
 {
+	int	limit;
+
 	if (m->shutting_down)
 		return 0;
-	return m->target < m->cap ? m->target : m->cap;
+	limit = m->target < m->cap ? m->target : m->cap;
+	return limit < m->hold ? limit : m->hold;
 }
 
 /* One transition at most; machine_step repeats it until nothing moves. */
@@ -270,7 +274,7 @@ machine_step_once(struct machine *m, msec_t now)
 		}
 		goto out;
 	}
-	if (m->current < m->target && now >= m->retry_at)
+	if (m->current < limit && now >= m->retry_at)
 		climb_start(m, m->current, now);
 out:
 	machine_alarm(m, now);
@@ -390,7 +394,8 @@ machine_next_deadline(const struct machine *m)
 	}
 	d = min_deadline(d, m->stable_at);
 	if (!m->shutting_down && !machine_busy(m, NULL) &&
-	    m->current < m->target && m->current < m->cap)
+	    m->current < m->target && m->current < m->cap &&
+	    m->current < m->hold)
 		d = min_deadline(d, m->retry_at);
 	if (!m->alarm && m->below_since != MSEC_NEVER &&
 	    m->cfg->alarm_after > 0)

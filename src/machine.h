@@ -17,7 +17,8 @@
  *   rewind.c    stopping a level (and a process): rewind, descend,
  *               shutdown
  *   restart.c   a process exit while its level is up: restart types,
- *               strategies, intensity
+ *               strategies, intensity; an operator's restart
+ *   reload.c    taking over a new configuration while running
  */
 #ifndef STACKD_MACHINE_H
 #define STACKD_MACHINE_H
@@ -135,6 +136,8 @@ struct machine {
 	int		 current;	/* levels 1..current are up */
 	int		 target;
 	int		 cap;		/* rewinding: stay at or below this */
+	const struct stack_conf *pending; /* reload waiting for the stack */
+	int		 hold;		/* ...to be at or below this level */
 	unsigned	 gen;		/* bumped by every level transition */
 	bool		 started;
 	bool		 shutting_down;
@@ -172,6 +175,14 @@ void	 machine_proc_exited(struct machine *, int proc, int wstatus,
 void	 machine_probe_done(struct machine *, int level, int proc, bool ok,
 	    msec_t duration, msec_t now);
 int	 machine_set_target(struct machine *, int target, msec_t now);
+int	 machine_restart_proc(struct machine *, int proc, msec_t now);
+/* Reload (reload.c): begin with a validated configuration; when due,
+ * commit it once every queued action has been carried out. */
+void	 machine_reload(struct machine *, const struct stack_conf *,
+	    msec_t now);
+bool	 machine_reload_due(const struct machine *);
+int	 machine_reload_commit(struct machine *, int *map, pid_t *oldpid,
+	    msec_t now);
 void	 machine_shutdown(struct machine *, msec_t now);
 
 /* Actions out, and when to call machine_tick next. */

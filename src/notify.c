@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
@@ -60,6 +61,21 @@ notify_ready(struct daemon *d)
 {
 	if (notify_on && sd_notify(0, "READY=1") < 0)
 		log_msg(LOG_WARNING, "sd_notify READY failed");
+}
+
+/* Type=notify-reload wants RELOADING=1 with the monotonic time. */
+void
+notify_reloading(struct daemon *d)
+{
+	struct timespec	ts;
+
+	if (!notify_on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000ULL) < 0)
+		log_msg(LOG_WARNING, "sd_notify RELOADING failed");
 }
 
 void

@@ -69,6 +69,37 @@ ready_close(struct daemon *d, int i)
 	watches[i] = NULL;
 }
 
+/* Reload: watchers follow their process to its new index (map[old]), or
+ * close when it is gone. */
+void
+ready_remap(struct daemon *d, const int *map, int nold, int nnew)
+{
+	struct ready_watch	**nw;
+	int			  i;
+
+	if (watches == NULL)
+		return;
+	if ((nw = calloc((size_t)nnew + 1, sizeof(*nw))) == NULL) {
+		/* Keep none rather than misattribute: affected processes
+		 * are simply not seen ready and the climb times out. */
+		ready_close_all(d);
+		return;
+	}
+	for (i = 0; i < nold && i < nwatches; i++) {
+		if (watches[i] == NULL)
+			continue;
+		if (map[i] < 0 || map[i] >= nnew) {
+			ready_close(d, i);
+			continue;
+		}
+		nw[map[i]] = watches[i];
+		nw[map[i]]->proc = map[i];
+	}
+	free(watches);
+	watches = nw;
+	nwatches = nnew;
+}
+
 void
 ready_close_all(struct daemon *d)
 {

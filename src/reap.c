@@ -46,7 +46,8 @@ reap_one(struct daemon *d, pid_t pid, int status)
 		machine_proc_exited(&d->m, i, status, now_msec());
 		return;
 	}
-	if (probe_reaped(d, pid, status) || hook_reaped(d, pid, status))
+	if (probe_reaped(d, pid, status) || hook_reaped(d, pid, status) ||
+	    reconfigure_reaped(d, pid, status))
 		return;
 	/* Orphans are reaped silently while the stack runs (a process that
 	 * forks short-lived helpers would flood the log); at shutdown each

@@ -173,3 +173,43 @@ restart_proc_exited(struct machine *m, int i, msec_t now)
 	}
 	restart_up_exit(m, i, abnormal, now);
 }
+
+/*
+ * `stackctl restart PROCESS`: like OTP's terminate_child + restart_child,
+ * only this process, whatever the strategy, and not counted towards the
+ * level's intensity -- an operator's restart is not a crash.  It stops
+ * the process the usual way (stop_signal, SIGKILL after stop_timeout) and
+ * starts it once it is gone; a process that is not running (exited,
+ * temporary, a finished oneshot) is started at once.  Only in an up
+ * level: a climbing level is being started anyway, a down one must not be.
+ */
+int
+machine_restart_proc(struct machine *m, int i, msec_t now)
+{
+	const struct proc_conf	*pc = &m->cfg->procs[i];
+	struct level_rt		*l = &m->levels[pc->level];
+	struct proc_rt		*p = &m->procs[i];
+
+	if (m->shutting_down || l->state != LEVEL_UP || l->failed)
+		return -1;
+	machine_log(m, LOG_INFO, "restart of process %s requested", pc->name);
+	switch (p->state) {
+	case PS_STARTING:
+	case PS_RUNNING:
+		p->restart_pending = true;
+		rewind_proc_stop(m, i, now);
+		break;
+	case PS_STOPPING:
+		p->restart_pending = true;
+		break;
+	case PS_STOPPED:
+	case PS_EXITED:
+	case PS_DONE:
+		if (!p->restart_pending)
+			restart_spawn(m, i, now);
+		break;
+	}
+	machine_step(m, now);
+	return 0;
+}
+

@@ -222,8 +222,17 @@ daemon_run(struct daemon *d)
 	bool		changed = false;
 	msec_t		now, deadline;
 
-	while (machine_next_action(&d->m, &a))
-		daemon_act(d, &a, &changed);
+	for (;;) {
+		while (machine_next_action(&d->m, &a))
+			daemon_act(d, &a, &changed);
+		/* Between two batches: no queued action has an old index. */
+		if (d->pending_cfg == NULL || !machine_reload_due(&d->m))
+			break;
+		reconfigure_commit(d);
+		changed = true;
+		if (d->pending_cfg != NULL)
+			break;	/* out of memory: next event */
+	}
 	if (changed) {
 		now = now_msec();
 		machine_status_text(&d->m, now, text, sizeof(text));
@@ -307,8 +316,10 @@ daemon_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 daemon_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	log_msg(LOG_WARNING, "SIGHUP: reload is not available yet; nothing "
-	    "changed");
+	char	err[PARSE_ERRMAX];
+
+	log_msg(LOG_INFO, "received SIGHUP: reloading %s", daemon_self->cfg->path);
+	(void)reconfigure(daemon_self, err, sizeof(err));
 }
 
 static void
@@ -396,10 +407,13 @@ daemon_main(struct stack_conf *cfg)
 	probe_cancel_all(&d);
 	ready_close_all(&d);
 	relay_close_all(&d);
+	reconfigure_fini(&d);
 	control_fini(&d);
 	notify_fini(&d);
 	daemon_unwatch_signals(&d);
 	machine_free(&d.m);
+	/* After a reload, not the configuration main() passed in. */
+	config_free(d.cfg);
 	ev_loop_destroy(d.loop);
 	daemon_self = NULL;
 	return code;
@@ -419,7 +433,7 @@ main(int argc, char *argv[])
 	const char			*file = NULL;
 	char				 err[PARSE_ERRMAX];
 	bool				 check = false;
-	int				 ch, code;
+	int				 ch;
 
 	log_init("stackd");
 	while ((ch = getopt_long(argc, argv, "cf:hV", opts, NULL)) != -1) {
@@ -459,7 +473,5 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	code = daemon_main(cfg);
-	config_free(cfg);
-	return code;
+	return daemon_main(cfg);
 }

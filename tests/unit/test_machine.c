@@ -1303,6 +1303,53 @@ test_events_climb_failed(void **state)
 	assert_int_equal(H.log[i].a.code, 0);
 }
 
+/* An operator's restart: only that process, stopped the usual way, not
+ * counted towards the level's intensity; refused when the level is down. */
+static void
+test_manual_restart(void **state)
+{
+	int	a, b, c, i;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\nstrategy = one_for_all\nintensity = 1\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nstop_signal = INT\n"
+	    "[process b]\nlevel = one\ncommand = /bin/b\n"
+	    "[process c]\nlevel = one\ncommand = /bin/c\nrestart = temporary\n"
+	    "[level two]\n[process d]\nlevel = two\ncommand = /bin/d\n");
+	a = P("a"); b = P("b"); c = P("c");
+	H.on_signal[a] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(machine_restart_proc(&H.m, a, H.now), 0);
+		drain();
+		assert_int_equal(last_signal(a), SIGINT);
+		assert_int_equal(count_spawns(a), 1 + i);
+		advance_by(100);
+		h_exit(a, SIGINT);
+		assert_int_equal(count_spawns(a), 2 + i);
+	}
+	/* three restarts, intensity 1: still up, and b was never touched */
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(count_signals(b, ANY), 0);
+	assert_int_equal(count_spawns(b), 1);
+	assert_int_equal(H.m.procs[a].restarts_total, 3);
+	/* a temporary process that exited is started again on request */
+	h_exit(c, EXITED(0));
+	assert_int_equal(H.m.procs[c].state, PS_EXITED);
+	assert_int_equal(machine_restart_proc(&H.m, c, H.now), 0);
+	drain();
+	assert_int_equal(count_spawns(c), 2);
+	/* a level that is not up refuses */
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(machine_restart_proc(&H.m, P("d"), H.now), -1);
+	drain();
+	assert_int_equal(count_spawns(P("d")), 1);
+}
+
 /* The top level failing rewinds only itself. */
 static void
 test_top_level_fails(void **state)
@@ -2110,6 +2157,7 @@ main(void)
 		cmocka_unit_test_teardown(test_intensity_rewind, teardown),
 		cmocka_unit_test_teardown(test_events_rewind, teardown),
 		cmocka_unit_test_teardown(test_events_climb_failed, teardown),
+		cmocka_unit_test_teardown(test_manual_restart, teardown),
 		cmocka_unit_test_teardown(test_top_level_fails, teardown),
 		cmocka_unit_test_teardown(test_oneshot, teardown),
 		cmocka_unit_test_teardown(test_longrun_exit_during_climb,

@@ -1,0 +1,282 @@
+/*
+ * reload.c -- taking over a new, already validated configuration while
+ * the stack runs (SIGHUP, `stackctl reload`), free of I/O like the rest of
+ * the machine.
+ *
+ * A reload happens in two steps.  machine_reload() compares the new file
+ * with the running one and finds the floor: the first level whose place in
+ * the sequence changed (a level added, removed, renamed or moved), or a
+ * level that is climbing right now and whose settings or processes
+ * changed (its attempt is redone with the new file rather than finished
+ * with a mix of both).  Every level from the floor up must be down before
+ * the new file can take over, so the stack walks down to it the usual
+ * way, top first, with on_down hooks, and does not climb above it
+ * meanwhile.  Once there, machine_reload_commit() swaps the configuration:
+ * levels below the floor keep their state; processes are matched by name
+ * -- an unchanged one keeps running with its restart history, a changed
+ * one is restarted, a new one is started if its level is up, and a removed
+ * one (or one that moved to another level) is handed back to the daemon
+ * to be stopped, because the machine no longer has a place for it.  Then
+ * the stack climbs again with the new file.  Level settings that change
+ * in place (probes, intensity, hooks, ...) apply from then on.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "machine.h"
+
+/* Index of the first level whose name differs between the two files. */
+static int
+reload_first_moved(const struct stack_conf *o, const struct stack_conf *n)
+{
+	int	i;
+
+	for (i = 0; i < o->nlevels && i < n->nlevels; i++)
+		if (strcmp(o->levels[i].name, n->levels[i].name) != 0)
+			return i;
+	return i;
+}
+
+/* Did anything about level i, or any process in it, change? */
+static bool
+reload_level_changed(const struct stack_conf *o, const struct stack_conf *n,
+    int lvl)
+{
+	int	i, k;
+
+	if (!config_level_equal(&o->levels[lvl], &n->levels[lvl]))
+		return true;
+	for (i = 0; i < n->nprocs; i++) {
+		if (n->procs[i].level != lvl)
+			continue;
+		k = config_proc_index(o, n->procs[i].name);
+		if (k < 0 || o->procs[k].level != lvl ||
+		    !config_proc_equal(&o->procs[k], &n->procs[i]))
+			return true;
+	}
+	for (k = 0; k < o->nprocs; k++) {
+		if (o->procs[k].level != lvl)
+			continue;
+		i = config_proc_index(n, o->procs[k].name);
+		if (i < 0 || n->procs[i].level != lvl)
+			return true;
+	}
+	return false;
+}
+
+void
+machine_reload(struct machine *m, const struct stack_conf *ncfg, msec_t now)
+{
+	const struct stack_conf	*o = m->cfg;
+	int			 i, floor;
+
+	floor = reload_first_moved(o, ncfg);
+	for (i = 0; i < floor; i++)
+		if (m->levels[i].state == LEVEL_CLIMBING &&
+		    reload_level_changed(o, ncfg, i)) {
+			floor = i;
+			break;
+		}
+	m->pending = ncfg;
+	m->hold = floor;
+	if (floor < m->current || machine_busy(m, NULL))
+		machine_log(m, LOG_NOTICE, "reload: stopping levels above %d "
+		    "before the new configuration takes over", floor);
+	machine_step(m, now);
+}
+
+bool
+machine_reload_due(const struct machine *m)
+{
+	int	i;
+
+	if (m->pending == NULL)
+		return false;
+	for (i = m->hold; i < m->cfg->nlevels; i++)
+		if (m->levels[i].state != LEVEL_DOWN)
+			return false;
+	return true;
+}
+
+/* A copy of a restart window for a new intensity, newest entries kept;
+ * the old one stays intact until the whole reload has succeeded. */
+static int
+reload_window(struct window *dst, const struct window *src, int intensity)
+{
+	int	keep;
+
+	memset(dst, 0, sizeof(*dst));
+	if (intensity_init(dst, intensity) == -1)
+		return -1;
+	keep = src->n < dst->cap ? src->n : dst->cap;
+	memcpy(dst->times, src->times + (src->n - keep), (size_t)keep *
+	    sizeof(*dst->times));
+	dst->n = keep;
+	return 0;
+}
+
+static int
+reload_levels(struct machine *m, const struct stack_conf *n,
+    struct level_rt *nl, msec_t now)
+{
+	int	i;
+
+	for (i = 0; i < n->nlevels; i++) {
+		if (i < m->hold && i < m->cfg->nlevels) {
+			nl[i] = m->levels[i];
+			/* The daemon cancelled every probe: ask again. */
+			nl[i].probing = false;
+			nl[i].probe_next = now;
+			if (reload_window(&nl[i].intensity,
+			    &m->levels[i].intensity,
+			    n->levels[i].intensity) == -1)
+				return -1;
+			continue;
+		}
+		nl[i].state = LEVEL_DOWN;
+		nl[i].probe = PROBE_NONE;
+		if (intensity_init(&nl[i].intensity,
+		    n->levels[i].intensity) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The old index of new process j if it keeps running as it is, or -1. */
+static int
+reload_match(const struct machine *m, const struct stack_conf *n, int j)
+{
+	const struct stack_conf	*o = m->cfg;
+	int			 k, lvl = n->procs[j].level;
+
+	k = config_proc_index(o, n->procs[j].name);
+	if (k < 0 || lvl >= m->hold || o->procs[k].level != lvl)
+		return -1;
+	return k;
+}
+
+/*
+ * What the new processes are: carried over (and changed or not) or new.
+ * todo[j]: 1 restart it, 2 start it, once the new configuration is in.
+ */
+static int
+reload_procs(struct machine *m, const struct stack_conf *n,
+    struct proc_rt *np, int *map, char *todo, msec_t now)
+{
+	const struct stack_conf	*o = m->cfg;
+	const struct level_rt	*l;
+	int			 j, k, lvl;
+
+	for (j = 0; j < n->nprocs; j++) {
+		lvl = n->procs[j].level;
+		l = lvl < o->nlevels ? &m->levels[lvl] : NULL;
+		if ((k = reload_match(m, n, j)) >= 0) {
+			np[j] = m->procs[k];
+			if (reload_window(&np[j].restarts,
+			    &m->procs[k].restarts, n->levels[lvl].intensity)
+			    == -1)
+				return -1;
+			map[k] = j;
+			np[j].probing = false;
+			np[j].probe_next = now;
+			if (!config_proc_equal(&o->procs[k], &n->procs[j]) &&
+			    (np[j].state == PS_STARTING ||
+			    np[j].state == PS_RUNNING))
+				todo[j] = 1;
+		} else {
+			np[j].state = PS_STOPPED;
+			np[j].kill_at = MSEC_NEVER;
+			np[j].ready_at = MSEC_NEVER;
+			if (lvl < m->hold && l != NULL &&
+			    l->state == LEVEL_UP && !l->failed)
+				todo[j] = 2;
+			if (intensity_init(&np[j].restarts,
+			    n->levels[lvl].intensity) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Swap in the pending configuration; the stack is at or below the floor
+ * and the daemon has carried out every action queued so far.  map[k] and
+ * oldpid[k], for each old process k: its new index (-1: gone) and, when
+ * gone but still running, the pid the daemon must stop.  Returns -1 when
+ * out of memory, with nothing changed.
+ */
+int
+machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
+    msec_t now)
+{
+	const struct stack_conf	*o = m->cfg, *n = m->pending;
+	struct level_rt		*nl;
+	struct proc_rt		*np;
+	char			*todo;
+	int			 i;
+
+	nl = calloc((size_t)n->nlevels + 1, sizeof(*nl));
+	np = calloc((size_t)n->nprocs + 1, sizeof(*np));
+	todo = calloc((size_t)n->nprocs + 1, 1);
+	if (nl == NULL || np == NULL || todo == NULL)
+		goto fail;
+	for (i = 0; i < o->nprocs; i++) {
+		map[i] = -1;
+		oldpid[i] = 0;
+	}
+	if (reload_levels(m, n, nl, now) == -1 ||
+	    reload_procs(m, n, np, map, todo, now) == -1)
+		goto fail;
+	for (i = 0; i < o->nprocs; i++)
+		if (map[i] < 0)
+			oldpid[i] = m->procs[i].pid;
+	for (i = 0; i < o->nlevels; i++)
+		intensity_free(&m->levels[i].intensity);
+	for (i = 0; i < o->nprocs; i++)
+		intensity_free(&m->procs[i].restarts);
+	free(m->levels);
+	free(m->procs);
+	m->levels = nl;
+	m->procs = np;
+	m->cfg = n;
+	m->pending = NULL;
+	m->hold = CAP_NONE;
+	/* A new target in the file wins; otherwise an operator's stays. */
+	if (n->target != o->target)
+		m->target = n->target;
+	if (m->target > n->nlevels)
+		m->target = n->nlevels;
+	if (m->cap != CAP_NONE && m->cap > n->nlevels)
+		m->cap = CAP_NONE;
+	m->gen++;
+	machine_log(m, LOG_NOTICE, "reload: new configuration in force "
+	    "(%d levels, %d processes)", n->nlevels, n->nprocs);
+	for (i = 0; i < n->nprocs; i++) {
+		if (todo[i] == 1) {
+			machine_log(m, LOG_INFO, "reload: process %s changed, "
+			    "restarting it", n->procs[i].name);
+			m->procs[i].restart_pending = true;
+			rewind_proc_stop(m, i, now);
+		} else if (todo[i] == 2) {
+			machine_log(m, LOG_INFO, "reload: starting new process "
+			    "%s", n->procs[i].name);
+			machine_spawn(m, i);
+		}
+	}
+	free(todo);
+	machine_status_changed(m);
+	machine_step(m, now);
+	return 0;
+fail:
+	if (nl != NULL)
+		for (i = 0; i < n->nlevels; i++)
+			intensity_free(&nl[i].intensity);
+	if (np != NULL)
+		for (i = 0; i < n->nprocs; i++)
+			intensity_free(&np[i].restarts);
+	free(nl);
+	free(np);
+	free(todo);
+	return -1;
+}
