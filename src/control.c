@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "status.h"
 
 #define CONTROL_REQMAX		4096
@@ -142,6 +143,18 @@ control_wait(struct daemon *d, struct client *c, const char *arg)
 }
 
 static void
+control_metrics(struct daemon *d, struct client *c, int argc)
+{
+	if (argc != 1) {
+		control_reply(d, c, "error usage: metrics");
+		return;
+	}
+	buf_printf(&c->out, "ok\n");
+	metrics_render(d, &c->out);
+	control_send(d, c);
+}
+
+static void
 control_request(struct daemon *d, struct client *c, char *line)
 {
 	char	*argv[4], *save = NULL, *w;
@@ -193,9 +206,10 @@ control_request(struct daemon *d, struct client *c, char *line)
 		control_reply(d, c, "ok shutting down");
 		machine_shutdown(&d->m, now);
 		daemon_run(d);
+	} else if (strcmp(argv[0], "metrics") == 0) {
+		control_metrics(d, c, argc);
 	} else if (strcmp(argv[0], "reload") == 0 ||
-	    strcmp(argv[0], "restart") == 0 || strcmp(argv[0], "events") == 0 ||
-	    strcmp(argv[0], "metrics") == 0) {
+	    strcmp(argv[0], "restart") == 0 || strcmp(argv[0], "events") == 0) {
 		control_reply(d, c, "error %s is not available yet", argv[0]);
 	} else {
 		control_reply(d, c, "error unknown request '%.64s'", argv[0]);
