@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 #include "parse.h"
 #include "status.h"
 
@@ -260,6 +261,31 @@ control_reload(struct daemon *d, struct client *c)
 }
 
 static void
+control_metrics(struct daemon *d, struct client *c, int argc)
+{
+	if (argc != 1) {
+		control_reply(d, c, "error usage: metrics");
+		return;
+	}
+	buf_printf(&c->out, "ok\n");
+	metrics_render(d, &c->out);
+	control_send(d, c);
+}
+
+static bool
+control_known(const char *name)
+{
+	static const char *const known[] = { "status", "target", "wait",
+	    "ready", "restart", "reload", "events", "metrics", "shutdown" };
+	size_t	i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(name, known[i]) == 0)
+			return true;
+	return false;
+}
+
+static void
 control_request(struct daemon *d, struct client *c, char *line)
 {
 	char	*argv[4], *save = NULL, *w;
@@ -318,7 +344,9 @@ control_request(struct daemon *d, struct client *c, char *line)
 	} else if (strcmp(argv[0], "reload") == 0 && argc == 1) {
 		control_reload(d, c);
 	} else if (strcmp(argv[0], "metrics") == 0) {
-		control_reply(d, c, "error %s is not available yet", argv[0]);
+		control_metrics(d, c, argc);
+	} else if (control_known(argv[0])) {
+		control_reply(d, c, "error wrong arguments for '%s'", argv[0]);
 	} else {
 		control_reply(d, c, "error unknown request '%.64s'", argv[0]);
 	}

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -426,6 +427,25 @@ parse_stack_control(struct parse_state *st, void *obj, const char *val)
 	return parse_path(st, &conf->control, val);
 }
 
+/*
+ * stackd writes PATH.tmp beside it and renames it over PATH, so PATH must
+ * name a file, and PATH.tmp must still be a valid path.
+ */
+static int
+parse_stack_metrics_file(struct parse_state *st, void *obj, const char *val)
+{
+	struct stack_conf	*conf = obj;
+	size_t			 n = strlen(val);
+
+	if (n > 0 && val[n - 1] == '/')
+		return parse_err(st, st->keyline, "metrics_file: '%s' is a "
+		    "directory, name a file in it", val);
+	if (n + sizeof(".tmp") > PATH_MAX)
+		return parse_err(st, st->keyline, "metrics_file: path longer "
+		    "than %zu bytes", (size_t)PATH_MAX - sizeof(".tmp"));
+	return parse_path(st, &conf->metrics_file, val);
+}
+
 static int
 parse_stack_log_prefix(struct parse_state *st, void *obj, const char *val)
 {
@@ -697,7 +717,7 @@ static const struct parse_key parse_stack_keys[] = {
 	KFN("log_prefix", parse_stack_log_prefix, 0),
 	KEY("hook_timeout", PK_MSEC_POS, struct stack_conf, hook_timeout),
 	KEY("on_alarm", PK_CMD, struct stack_conf, on_alarm),
-	KEY("metrics_file", PK_PATH, struct stack_conf, metrics_file),
+	KFN("metrics_file", parse_stack_metrics_file, 0),
 	{ NULL, PK_FN, 0, NULL, 0 }
 };
 

@@ -29,6 +29,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "parse.h"
 #include "spawn.h"
 #include "status.h"
@@ -238,6 +239,7 @@ daemon_run(struct daemon *d)
 		machine_status_text(&d->m, now, text, sizeof(text));
 		notify_status(d, text);
 		control_changed(d);
+		metrics_write(d);
 	}
 	ev_timer_stop(d->loop, &d->tick);
 	deadline = machine_next_deadline(&d->m);
@@ -398,6 +400,7 @@ daemon_main(struct stack_conf *cfg)
 	ev_timer_init(&d.tick, daemon_tick, 0., 0.);
 	machine_start(&d.m, now_msec());
 	daemon_run(&d);
+	metrics_write(&d);
 	ev_run(d.loop, 0);
 
 	code = d.exit_code;

@@ -896,6 +896,9 @@ test_err_values(void **state)
 	    ":2: control: path longer than 107 bytes");
 	expect_error("[stack]\nmetrics_file = m\n[level one]\n",
 	    ":2: metrics_file: 'm' is not an absolute path");
+	expect_error("[stack]\nmetrics_file = /run/stackd/\n[level one]\n",
+	    ":2: metrics_file: '/run/stackd/' is a directory, name a file "
+	    "in it");
 	expect_error(MINIMAL "log = file:x.log\n",
 	    ":5: log: 'x.log' is not an absolute path");
 	expect_error(MINIMAL "log = syslog\n", ":5: log: bad value 'syslog' "
