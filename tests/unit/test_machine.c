@@ -1350,6 +1350,138 @@ test_manual_restart(void **state)
 	assert_int_equal(count_spawns(P("d")), 1);
 }
 
+/*
+ * Reload: commit when the machine says it is due, remapping the harness's
+ * per-process arrays the way the daemon remaps its own.  Removed processes
+ * are "retired" (the daemon stops them); the harness forgets them.
+ */
+static pid_t	retired[MAXP];
+static int	nretired;
+
+static void
+h_reload_commit(void)
+{
+	pid_t	 pid[MAXP] = { 0 }, oldpid[MAXP];
+	int	 map[MAXP], i, nold = H.cfg->nprocs;
+
+	drain();
+	assert_true(machine_reload_due(&H.m));
+	assert_int_equal(machine_reload_commit(&H.m, map, oldpid, H.now), 0);
+	for (i = 0; i < nold; i++) {
+		if (map[i] >= 0)
+			pid[map[i]] = H.pid[i];
+		else if (oldpid[i] > 0)
+			retired[nretired++] = oldpid[i];
+	}
+	memcpy(H.pid, pid, sizeof(pid));
+	config_free(H.cfg);
+	H.cfg = (struct stack_conf *)H.m.cfg;
+	drain();
+}
+
+static void
+h_reload(const char *text)
+{
+	machine_reload(&H.m, parse_text(text), H.now);
+	drain();
+}
+
+#define RL_ONE	STACK_HDR "[level one]\n" \
+	"[process a]\nlevel = one\ncommand = /bin/a\n" \
+	"[process b]\nlevel = one\ncommand = /bin/b\n"
+
+static void
+test_reload_by_name(void **state)
+{
+	pid_t	apid, bpid;
+	size_t	mark;
+
+	(void)state;
+	nretired = 0;
+	h_init(RL_ONE "[level two]\n"
+	    "[process c]\nlevel = two\ncommand = /bin/c\n");
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+	advance_to(100);
+	h_exit(P("a"), EXITED(1));
+	apid = H.pid[P("a")];
+	bpid = H.pid[P("b")];
+	assert_int_equal(H.m.procs[P("a")].restarts_total, 1);
+
+	/* the same file: nothing at all happens */
+	mark = H.nlog;
+	h_reload(RL_ONE "[level two]\n"
+	    "[process c]\nlevel = two\ncommand = /bin/c\n");
+	assert_true(machine_reload_due(&H.m));
+	h_reload_commit();
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 0);
+	assert_int_equal(count_since(mark, ACT_SIGNAL, ANY, ANY), 0);
+	assert_int_equal(H.pid[P("a")], apid);
+	assert_int_equal(H.m.procs[P("a")].restarts_total, 1);
+
+	/* b removed, d added, c changed: a untouched */
+	mark = H.nlog;
+	h_reload(STACK_HDR "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[process d]\nlevel = one\ncommand = /bin/d\n"
+	    "[level two]\n"
+	    "[process c]\nlevel = two\ncommand = /bin/c --new\n");
+	h_reload_commit();
+	assert_int_equal(nretired, 1);
+	assert_int_equal(retired[0], bpid);
+	assert_int_equal(H.cfg->nprocs, 3);
+	assert_int_equal(H.pid[P("a")], apid);
+	assert_int_equal(H.m.procs[P("a")].restarts_total, 1);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, P("d")), 1);
+	assert_int_equal(count_since(mark, ACT_SIGNAL, ANY, P("c")), 1);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, P("c")), 1);
+	assert_int_equal(count_since(mark, ACT_SIGNAL, ANY, P("a")), 0);
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(H.m.procs[P("d")].state, PS_RUNNING);
+}
+
+static void
+test_reload_level_sequence(void **state)
+{
+	pid_t	apid;
+	size_t	mark;
+
+	(void)state;
+	nretired = 0;
+	h_init(STACK_HDR "[level one]\non_down = /bin/echo\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\non_down = /bin/echo\n"
+	    "[process c]\nlevel = two\ncommand = /bin/c\n");
+	H.on_signal[P("c")] = SIG_MANUAL;
+	h_start(0);
+	apid = H.pid[P("a")];
+	mark = H.nlog;
+	/* a level inserted below two: two comes down first */
+	h_reload(STACK_HDR "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level mid]\n[process m]\nlevel = mid\ncommand = /bin/m\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c\n");
+	assert_false(machine_reload_due(&H.m));
+	assert_int_equal(H.m.levels[1].state, LEVEL_STOPPING);
+	/* nothing climbs while the reload waits */
+	advance_by(5000);
+	assert_false(machine_reload_due(&H.m));
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 0);
+	h_exit(P("c"), SIGTERM);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(count_hooks(1, HOOK_DOWN), 1);
+	h_reload_commit();
+	assert_int_equal(nretired, 0);
+	assert_int_equal(H.cfg->nlevels, 3);
+	advance_by(10);
+	assert_int_equal(H.m.current, 3);
+	assert_int_equal(H.pid[P("a")], apid);
+	assert_true(find_from(mark, ACT_SPAWN, 1, P("m")) >= 0);
+	assert_true(find_from(mark, ACT_SPAWN, 1, P("m")) <
+	    find_from(mark, ACT_SPAWN, 2, P("c")));
+	assert_int_equal(count_signals(P("a"), ANY), 0);
+}
+
 /* The top level failing rewinds only itself. */
 static void
 test_top_level_fails(void **state)
@@ -2158,6 +2290,8 @@ main(void)
 		cmocka_unit_test_teardown(test_events_rewind, teardown),
 		cmocka_unit_test_teardown(test_events_climb_failed, teardown),
 		cmocka_unit_test_teardown(test_manual_restart, teardown),
+		cmocka_unit_test_teardown(test_reload_by_name, teardown),
+		cmocka_unit_test_teardown(test_reload_level_sequence, teardown),
 		cmocka_unit_test_teardown(test_top_level_fails, teardown),
 		cmocka_unit_test_teardown(test_oneshot, teardown),
 		cmocka_unit_test_teardown(test_longrun_exit_during_climb,
