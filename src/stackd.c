@@ -368,6 +368,7 @@ daemon_unwatch_signals(struct daemon *d)
 	ev_signal_stop(d->loop, &d->sig_chld);
 }
 
+/* Runs the stack to the end; owns cfg (and every reloaded one). */
 static int
 daemon_main(struct stack_conf *cfg)
 {
@@ -381,18 +382,17 @@ daemon_main(struct stack_conf *cfg)
 	 * handler and waitpid(-1), and stackd owns the only one. */
 	if ((d.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV)) == NULL) {
 		log_msg(LOG_ERR, "cannot create the event loop");
+		config_free(cfg);
 		return 1;
 	}
 	if (machine_init(&d.m, cfg, (uint64_t)getpid() << 32 ^
 	    (uint64_t)time(NULL)) == -1) {
 		log_errno("machine_init");
-		ev_loop_destroy(d.loop);
-		return 1;
+		goto fail;
 	}
 	if (control_init(&d) == -1) {
 		machine_free(&d.m);
-		ev_loop_destroy(d.loop);
-		return 1;
+		goto fail;
 	}
 	reap_init();
 	daemon_watch_signals(&d);
@@ -420,6 +420,11 @@ daemon_main(struct stack_conf *cfg)
 	ev_loop_destroy(d.loop);
 	daemon_self = NULL;
 	return code;
+fail:
+	config_free(cfg);
+	ev_loop_destroy(d.loop);
+	daemon_self = NULL;
+	return 1;
 }
 
 int
