@@ -4,10 +4,12 @@
  * Everything here is non-blocking and bounded so that no client can hold
  * up supervision: a request is at most CONTROL_REQMAX bytes, a client that
  * sends nothing or reads nothing is dropped after CONTROL_IDLE seconds,
- * and at most CONTROL_MAXCLIENTS are served at once.  Peers are checked
- * with SO_PEERCRED at accept time: only root and stackd's own uid may
- * talk to it.  The wire format (stackctl(1)): the reply's first line is
- * "ok" or "error MESSAGE", any payload follows, then the daemon closes.
+ * and at most CONTROL_MAXCLIENTS are served at once (a newcomer pushes out
+ * the idlest of them).  Requests are printable ASCII; anything else is
+ * refused before it is parsed.  Peers are checked with SO_PEERCRED at
+ * accept time: only root and stackd's own uid may talk to it.  The wire
+ * format (stackctl(1)): the reply's first line is "ok" or "error MESSAGE",
+ * any payload follows, then the daemon closes.
  * `wait LEVEL` is answered when the stack gets there.  `events` turns the
  * connection into a subscription: "ok", then one JSON line per event until
  * the client goes away; a subscriber that falls more than EVENTS_BUFMAX
@@ -36,6 +38,7 @@
 #define CONTROL_REQMAX		4096
 #define CONTROL_MAXCLIENTS	64
 #define CONTROL_IDLE		10.0
+#define CONTROL_PAUSE		1.0	/* accept(2) out of descriptors */
 #define EVENTS_MAXSUBS		16	/* leave room for status and wait */
 #define EVENTS_BUFMAX		(256 * 1024)
 
@@ -53,6 +56,7 @@ struct client {
 
 static int		 control_fd = -1;
 static ev_io		 control_io;
+static ev_timer		 control_pause;
 static struct client	*clients;
 static int		 nclients;
 static int		 nsubscribers;
@@ -288,7 +292,7 @@ control_known(const char *name)
 static void
 control_request(struct daemon *d, struct client *c, char *line)
 {
-	char	*argv[4], *save = NULL, *w;
+	char	*argv[4 + 1], *save = NULL, *w;	/* + the NULL */
 	int	 argc = 0, lvl;
 	msec_t	 now = now_msec();
 
@@ -368,6 +372,24 @@ control_read_waiting(struct daemon *d, struct client *c)
 	return true;
 }
 
+/*
+ * Requests are words of printable ASCII (names are [A-Za-z0-9_.@-]) and
+ * blanks.  Refusing anything else up front, NUL included, means no control
+ * character or binary byte is ever parsed, echoed in an error reply or
+ * logged.
+ */
+static int
+control_printable(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] < ' ' || (unsigned char)s[i] > '~') &&
+		    s[i] != '\t')
+			return 0;
+	return 1;
+}
+
 static void
 control_read(struct daemon *d, struct client *c)
 {
@@ -398,13 +420,13 @@ control_read(struct daemon *d, struct client *c)
 		 * request. */
 		nl = c->in + c->inlen;
 	}
-	if (memchr(c->in, '\0', (size_t)(nl - c->in)) != NULL) {
-		control_reply(d, c, "error malformed request");
+	if (nl > c->in && nl[-1] == '\r')
+		nl--;
+	if (!control_printable(c->in, (size_t)(nl - c->in))) {
+		control_reply(d, c, "error request is not printable text");
 		return;
 	}
 	*nl = '\0';
-	if (nl > c->in && nl[-1] == '\r')
-		nl[-1] = '\0';
 	ev_io_stop(d->loop, &c->io);
 	control_request(d, c, c->in);
 }
@@ -459,26 +481,107 @@ control_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
 	control_close(daemon_self, c);
 }
 
+/*
+ * Best effort, for a client we drop before it holds a slot: a short line
+ * always fits the empty buffer of a fresh non-blocking socket.
+ */
+static void
+control_tell(int fd, const char *line)
+{
+	(void)!send(fd, line, strlen(line), MSG_NOSIGNAL);
+}
+
+/* Only root and stackd's own uid may talk to it. */
+static int
+control_peer_ok(int fd)
+{
+	struct ucred	cred;
+	socklen_t	len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_errno("control_accept: SO_PEERCRED");
+		return 0;
+	}
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return 1;
+	log_msg(LOG_WARNING, "control: refused peer uid %ld", (long)cred.uid);
+	return 0;
+}
+
+/*
+ * Every slot is taken: drop the client with the least idle time left.
+ * Only clients under the idle timer qualify -- still sending a request or
+ * not reading a reply, so the timer would drop them soon anyway -- which
+ * keeps a heap of silent connections from locking the operator out.
+ * Waiters have no idle timer and are never dropped.  -1: nobody to drop.
+ */
+static int
+control_make_room(struct daemon *d)
+{
+	struct client	*c, *victim = NULL;
+	ev_tstamp	 left, least = 0.;
+
+	for (c = clients; c != NULL; c = c->next) {
+		if (!ev_is_active(&c->idle))
+			continue;
+		left = ev_timer_remaining(d->loop, &c->idle);
+		if (victim == NULL || left < least) {
+			victim = c;
+			least = left;
+		}
+	}
+	if (victim == NULL)
+		return -1;
+	/* No error line spliced into a reply already begun. */
+	if (victim->out.len == 0)
+		control_tell(victim->io.fd, "error too many clients\n");
+	control_close(d, victim);
+	return 0;
+}
+
+/*
+ * accept(2) failed for want of descriptors or memory: the connection stays
+ * queued and the socket readable, so trying again at once would spin (and
+ * log) until something is freed.  Pause accepting instead.
+ */
+static void
+control_pause_accept(struct daemon *d)
+{
+	log_errno("control_accept: not accepting for %.0fs", CONTROL_PAUSE);
+	ev_io_stop(d->loop, &control_io);
+	ev_timer_set(&control_pause, CONTROL_PAUSE, 0.);
+	ev_timer_start(d->loop, &control_pause);
+}
+
+static void
+control_resume_accept(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ev_io_start(loop, &control_io);
+}
+
 static void
 control_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct daemon	*d = daemon_self;
 	struct client	*c;
-	struct ucred	 cred;
-	socklen_t	 len = sizeof(cred);
 	int		 fd;
 
 	fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
 		if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
-			log_errno("control_accept");
+			control_pause_accept(d);
 		return;
 	}
-	if (nclients >= CONTROL_MAXCLIENTS ||
+	/* Refused before it takes a slot, so it cannot push anyone out. */
+	if (!control_peer_ok(fd)) {
+		control_tell(fd, "error permission denied\n");
+		close(fd);
+		return;
+	}
+	if ((nclients >= CONTROL_MAXCLIENTS && control_make_room(d) == -1) ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
-		/* Best effort: the socket is non-blocking and fresh. */
-		(void)!send(fd, "error too many clients\n", 23, MSG_NOSIGNAL);
+		control_tell(fd, "error too many clients\n");
 		close(fd);
 		return;
 	}
@@ -489,13 +592,6 @@ control_accept(struct ev_loop *loop, ev_io *w, int revents)
 	ev_io_init(&c->io, control_client_io, fd, EV_READ);
 	ev_timer_init(&c->idle, control_client_idle, CONTROL_IDLE, 0.);
 	ev_timer_start(d->loop, &c->idle);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
-	    (cred.uid != 0 && cred.uid != geteuid())) {
-		log_msg(LOG_WARNING, "control: refused peer uid %ld",
-		    (long)cred.uid);
-		control_reply(d, c, "error permission denied");
-		return;
-	}
 	ev_io_start(d->loop, &c->io);
 }
 
@@ -594,6 +690,7 @@ control_init(struct daemon *d)
 	control_fd = fd;
 	ev_io_init(&control_io, control_accept, fd, EV_READ);
 	ev_io_start(d->loop, &control_io);
+	ev_timer_init(&control_pause, control_resume_accept, CONTROL_PAUSE, 0.);
 	return 0;
 }
 
@@ -621,6 +718,7 @@ control_fini(struct daemon *d)
 		control_close(d, clients);
 	if (control_fd != -1) {
 		ev_io_stop(d->loop, &control_io);
+		ev_timer_stop(d->loop, &control_pause);
 		close(control_fd);
 		control_fd = -1;
 	}
