@@ -275,12 +275,18 @@ int
 ready_fd_open(struct daemon *d, int i, int *wfd)
 {
 	struct ready_watch	*w;
-	int			 fds[2];
+	int			 fds[2] = { -1, -1 };
 
 	if ((w = ready_slot(d, i)) == NULL)
 		return -1;
-	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+	/* The child's end stays blocking, as s6 gives it. */
+	if (pipe2(fds, O_CLOEXEC) == -1 ||
+	    fcntl(fds[0], F_SETFL, O_NONBLOCK) == -1) {
 		log_errno("process %s: readiness pipe", d->cfg->procs[i].name);
+		if (fds[0] >= 0) {
+			close(fds[0]);
+			close(fds[1]);
+		}
 		free(w);
 		watches[i] = NULL;
 		return -1;

@@ -108,8 +108,17 @@ relay_open(struct daemon *d, const char *prefix, int to, int *write_fd)
 		log_errno("relay_open");
 		return -1;
 	}
-	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+	/* Only our end is non-blocking: a child writing faster than we
+	 * read must block on its pipe, not fail with EAGAIN. */
+	if (pipe2(fds, O_CLOEXEC) == -1) {
 		log_errno("relay_open: pipe");
+		free(r);
+		return -1;
+	}
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) == -1) {
+		log_errno("relay_open: fcntl");
+		close(fds[0]);
+		close(fds[1]);
 		free(r);
 		return -1;
 	}

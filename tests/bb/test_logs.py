@@ -49,3 +49,16 @@ def test_log_file_and_null(stack):
     assert "to-0file" in open(f).read()
     stack.hold_for(lambda: "to-0nowhere" not in _all_output(stack), 0.3, "log = null")
     assert "to-0file" not in _all_output(stack)
+
+
+def test_fast_writer_blocks_instead_of_failing(stack):
+    # A child writing faster than stackd reads must block on its pipe, not
+    # get EAGAIN: seq exits 0 only if every write succeeded.
+    stack.write(level("one") +
+                proc("burst", "one", "seq 1 300000", type="oneshot") +
+                proc("other", "one", "sleep 300"))
+    stack.start()
+    stack.wait_level(1, timeout=60)
+    st = stack.p("burst")
+    assert st["state"] == "done" and st["last_exit"] == "exited 0", st
+    assert "Resource temporarily unavailable" not in _all_output(stack)
