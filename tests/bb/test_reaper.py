@@ -90,7 +90,9 @@ def test_orphans_killed_at_shutdown(stack):
     for pid in opids:
         stack.wait_until(lambda: proc_stat(pid) and proc_stat(pid)[1] == stack.daemon_pid,
                          timeout=3, msg="orphan %d reparented to stackd" % pid)
-    assert os.getsid(opids[1]) == opids[1], "setsid orphan has its own session"
+    # setsid(1) may not have called setsid() yet when its pid was recorded
+    stack.wait_until(lambda: os.getsid(opids[1]) == opids[1], timeout=3,
+                     msg="setsid orphan has its own session")
     t = time.monotonic()
     rc = stack.stop(timeout=10)
     el = time.monotonic() - t
