@@ -3,6 +3,7 @@
 #   make            build build/stackd and build/stackctl
 #   make run        build and run conf/example.ini in the foreground
 #   make check      build, then run every test (also under ASan+UBSan)
+#   make fuzz       run each libFuzzer target FUZZ_SECONDS (default 60)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -30,7 +31,7 @@ LIBS	= $(PKG_LIBS) -lev -lm
 
 BUILD_DEBS = gcc make pkg-config libev-dev libinih-dev libsystemd-dev
 CHECK_DEBS = $(BUILD_DEBS) libcmocka-dev python3-pytest cppcheck util-linux \
-	     procps prometheus
+	     procps prometheus clang libclang-rt-14-dev
 
 # Shared by both binaries: the configuration and its parsers.
 COMMON	= config.c parse.c words.c json.c ctlpath.c
@@ -38,7 +39,7 @@ COMMON	= config.c parse.c words.c json.c ctlpath.c
 MACHINE	= machine.c climb.c rewind.c restart.c reload.c intensity.c
 # The daemon: libev glue that turns events into calls, actions into syscalls.
 DAEMON	= stackd.c events.c log.c spawn.c reap.c probe.c hook.c relay.c ready.c \
-	  reconfigure.c control.c notify.c status.c metrics.c
+	  reconfigure.c control.c request.c notify.c status.c metrics.c
 CTL	= stackctl.c
 
 STACKD_OBJ   = $(addprefix $(B)/,$(COMMON:.c=.o) $(MACHINE:.c=.o) $(DAEMON:.c=.o))
@@ -49,7 +50,7 @@ UNIT_BIN = $(addprefix $(B)/,$(UNIT))
 
 VERSION	= 0.1.0
 
-.PHONY: all deps check-deps run check unit bb cppcheck install clean
+.PHONY: all deps check-deps run check unit bb cppcheck fuzz fuzz-build install clean
 
 all: $(B)/stackd $(B)/stackctl
 
@@ -100,7 +101,36 @@ check: check-deps
 	    LDFLAGS="-fsanitize=address,undefined" all $(UNIT:%=build-asan/%)
 	@$(MAKE) --no-print-directory cppcheck
 	@for t in $(UNIT); do ./$(B)/$$t || exit 1; ./build-asan/$$t || exit 1; done
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5 >build-fuzz.log 2>&1 || \
+	    { tail -40 build-fuzz.log; exit 1; }
 	STACKD_BUILDS="$(B) build-asan" $(PYTHON) -m pytest -q -p no:cacheprovider tests/bb
+
+# libFuzzer targets (tests/fuzz), built with clang into build-fuzz/.  The
+# checked-in corpus is only read; new inputs go to a scratch directory, and
+# a crash is written to build-fuzz/ -- add it to the corpus once fixed.
+FUZZ	= request words parse
+FUZZ_SECONDS ?= 60
+FUZZ_CC	= clang
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	      -fno-sanitize-recover=all -Isrc
+FUZZ_SRC_request = src/request.c
+FUZZ_SRC_words	 = src/words.c
+FUZZ_SRC_parse	 = $(addprefix src/,$(COMMON))
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/*.c src/*.h
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(WFLAGS) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< \
+	    $(FUZZ_SRC_$*) $(LIBS)
+
+fuzz-build: $(FUZZ:%=build-fuzz/fuzz_%)
+
+fuzz: check-deps fuzz-build
+	@for t in $(FUZZ); do \
+	    mkdir -p build-fuzz/new-$$t; \
+	    ./build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=build-fuzz/ -print_final_stats=1 \
+		build-fuzz/new-$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
@@ -115,4 +145,4 @@ install: all
 	install -m 644 man/stackd.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-fuzz.log

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "parse.h"
+#include "request.h"
 #include "status.h"
 
 #define CONTROL_REQMAX		4096
@@ -265,94 +266,97 @@ control_reload(struct daemon *d, struct client *c)
 }
 
 static void
-control_metrics(struct daemon *d, struct client *c, int argc)
+control_metrics(struct daemon *d, struct client *c)
 {
-	if (argc != 1) {
-		control_reply(d, c, "error usage: metrics");
-		return;
-	}
 	buf_printf(&c->out, "ok\n");
 	metrics_render(d, &c->out);
 	control_send(d, c);
 }
 
-static bool
-control_known(const char *name)
+static void
+control_status(struct daemon *d, struct client *c, const struct request *rq)
 {
-	static const char *const known[] = { "status", "target", "wait",
-	    "ready", "restart", "reload", "events", "metrics", "shutdown" };
-	size_t	i;
+	msec_t	now = now_msec();
 
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(name, known[i]) == 0)
-			return true;
-	return false;
+	buf_printf(&c->out, "ok\n");
+	if (rq->argc == 1 && strcmp(rq->argv[0], "json") == 0)
+		status_json(d, &c->out, now);
+	else
+		status_text(d, &c->out, now, rq->argc == 1);
+	control_send(d, c);
 }
 
 static void
-control_request(struct daemon *d, struct client *c, char *line)
+control_target(struct daemon *d, struct client *c, const char *arg)
 {
-	char	*argv[4 + 1], *save = NULL, *w;	/* + the NULL */
-	int	 argc = 0, lvl;
-	msec_t	 now = now_msec();
+	int	lvl;
 
-	for (w = strtok_r(line, " \t", &save); w != NULL && argc < 4;
-	    w = strtok_r(NULL, " \t", &save))
-		argv[argc++] = w;
-	if (w != NULL || argc == 0) {
-		control_reply(d, c, "error malformed request");
+	if ((lvl = control_level(d, c, arg)) < 0)
+		return;
+	if (machine_set_target(&d->m, lvl, now_msec()) == -1) {
+		control_reply(d, c, "error stackd is shutting down");
 		return;
 	}
-	argv[argc] = NULL;
-	if (strcmp(argv[0], "status") == 0 && argc <= 2) {
-		buf_printf(&c->out, "ok\n");
-		if (argc == 2 && strcmp(argv[1], "json") == 0)
-			status_json(d, &c->out, now);
-		else if (argc == 1 || strcmp(argv[1], "color") == 0)
-			status_text(d, &c->out, now, argc == 2);
-		else {
-			buf_free(&c->out);
-			control_reply(d, c, "error usage: status [json|color]");
-			return;
-		}
-		control_send(d, c);
-	} else if (strcmp(argv[0], "target") == 0 && argc == 2) {
-		if ((lvl = control_level(d, c, argv[1])) < 0)
-			return;
-		if (machine_set_target(&d->m, lvl, now) == -1) {
-			control_reply(d, c, "error stackd is shutting down");
-			return;
-		}
-		control_reply(d, c, "ok target %d", lvl);
-		daemon_run(d);
-	} else if (strcmp(argv[0], "wait") == 0 && argc == 2) {
-		control_wait(d, c, argv[1]);
-	} else if (strcmp(argv[0], "ready") == 0 && argc <= 2) {
-		lvl = argc == 2 ? control_level(d, c, argv[1]) :
-		    d->cfg->ready_level;
-		if (lvl < 0)
-			return;
-		if (d->m.current >= lvl)
-			control_reply(d, c, "ok level %d", d->m.current);
-		else
-			control_reply(d, c, "error at level %d, below %d",
-			    d->m.current, lvl);
-	} else if (strcmp(argv[0], "shutdown") == 0 && argc == 1) {
-		control_reply(d, c, "ok shutting down");
-		machine_shutdown(&d->m, now);
-		daemon_run(d);
-	} else if (strcmp(argv[0], "events") == 0 && argc == 1) {
-		control_subscribe(d, c);
-	} else if (strcmp(argv[0], "restart") == 0 && argc == 2) {
-		control_restart(d, c, argv[1]);
-	} else if (strcmp(argv[0], "reload") == 0 && argc == 1) {
+	control_reply(d, c, "ok target %d", lvl);
+	daemon_run(d);
+}
+
+static void
+control_ready(struct daemon *d, struct client *c, const struct request *rq)
+{
+	int	lvl;
+
+	lvl = rq->argc == 1 ? control_level(d, c, rq->argv[0]) :
+	    d->cfg->ready_level;
+	if (lvl < 0)
+		return;
+	if (d->m.current >= lvl)
+		control_reply(d, c, "ok level %d", d->m.current);
+	else
+		control_reply(d, c, "error at level %d, below %d",
+		    d->m.current, lvl);
+}
+
+static void
+control_request(struct daemon *d, struct client *c, char *line, size_t len)
+{
+	struct request	rq;
+	char		err[128];
+
+	if (request_parse(line, len, &rq, err, sizeof(err)) == -1) {
+		control_reply(d, c, "error %s", err);
+		return;
+	}
+	switch (rq.kind) {
+	case REQ_STATUS:
+		control_status(d, c, &rq);
+		break;
+	case REQ_TARGET:
+		control_target(d, c, rq.argv[0]);
+		break;
+	case REQ_WAIT:
+		control_wait(d, c, rq.argv[0]);
+		break;
+	case REQ_READY:
+		control_ready(d, c, &rq);
+		break;
+	case REQ_RESTART:
+		control_restart(d, c, rq.argv[0]);
+		break;
+	case REQ_RELOAD:
 		control_reload(d, c);
-	} else if (strcmp(argv[0], "metrics") == 0) {
-		control_metrics(d, c, argc);
-	} else if (control_known(argv[0])) {
-		control_reply(d, c, "error wrong arguments for '%s'", argv[0]);
-	} else {
-		control_reply(d, c, "error unknown request '%.64s'", argv[0]);
+		break;
+	case REQ_EVENTS:
+		control_subscribe(d, c);
+		break;
+	case REQ_METRICS:
+		control_metrics(d, c);
+		break;
+	case REQ_SHUTDOWN:
+		control_reply(d, c, "ok shutting down");
+		machine_shutdown(&d->m, now_msec());
+		daemon_run(d);
+		break;
 	}
 }
 
@@ -370,24 +374,6 @@ control_read_waiting(struct daemon *d, struct client *c)
 		return false;
 	}
 	return true;
-}
-
-/*
- * Requests are words of printable ASCII (names are [A-Za-z0-9_.@-]) and
- * blanks.  Refusing anything else up front, NUL included, means no control
- * character or binary byte is ever parsed, echoed in an error reply or
- * logged.
- */
-static int
-control_printable(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] < ' ' || (unsigned char)s[i] > '~') &&
-		    s[i] != '\t')
-			return 0;
-	return 1;
 }
 
 static void
@@ -420,15 +406,8 @@ control_read(struct daemon *d, struct client *c)
 		 * request. */
 		nl = c->in + c->inlen;
 	}
-	if (nl > c->in && nl[-1] == '\r')
-		nl--;
-	if (!control_printable(c->in, (size_t)(nl - c->in))) {
-		control_reply(d, c, "error request is not printable text");
-		return;
-	}
-	*nl = '\0';
 	ev_io_stop(d->loop, &c->io);
-	control_request(d, c, c->in);
+	control_request(d, c, c->in, (size_t)(nl - c->in));
 }
 
 static void
