@@ -5,6 +5,7 @@
 #   make check      build, then run every test (also under ASan+UBSan)
 #   make fuzz       run each libFuzzer target FUZZ_SECONDS (default 60)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        build/stackd_VERSION_ARCH.deb (packaging/make-deb.sh)
 #   make clean
 #
 # The run and check targets install missing Debian packages when run as
@@ -13,6 +14,8 @@
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR	?=
 
 CC	?= cc
@@ -31,7 +34,8 @@ LIBS	= $(PKG_LIBS) -lev -lm
 
 BUILD_DEBS = gcc make pkg-config libev-dev libinih-dev libsystemd-dev
 CHECK_DEBS = $(BUILD_DEBS) libcmocka-dev python3-pytest cppcheck util-linux \
-	     procps prometheus clang libclang-rt-14-dev
+	     procps prometheus python3-yaml systemd clang libclang-rt-14-dev
+DEB_DEBS = $(BUILD_DEBS) debhelper dpkg-dev
 
 # Shared by both binaries: the configuration and its parsers.
 COMMON	= config.c parse.c words.c json.c ctlpath.c
@@ -50,7 +54,8 @@ UNIT_BIN = $(addprefix $(B)/,$(UNIT))
 
 VERSION	= 0.1.0
 
-.PHONY: all deps check-deps run check unit bb cppcheck fuzz fuzz-build install clean
+.PHONY: all deps check-deps run check unit bb cppcheck fuzz fuzz-build install \
+	deb clean
 
 all: $(B)/stackd $(B)/stackctl
 
@@ -143,6 +148,19 @@ install: all
 	install -m 644 man/stackctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/stack.ini.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/stackd.8 $(DESTDIR)$(MANDIR)/man8/
+	@# systemd units with ExecStart= in BINDIR (/usr/local/lib/systemd/system
+	@# is on systemd's path), and the bash completion of stackctl.
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 packaging/completion/stackctl $(DESTDIR)$(COMPLETIONDIR)/
+	for u in stackd.service stackd@.service; do \
+	    sed 's|/usr/bin/stackd|$(BINDIR)/stackd|g' packaging/systemd/$$u \
+	        >$(B)/$$u && install -m 644 $(B)/$$u $(DESTDIR)$(UNITDIR)/ || exit 1; \
+	done
+
+# Build the binary Debian package from a copy of the tree; see the script.
+deb:
+	@sh packaging/need-debs.sh $(DEB_DEBS)
+	sh packaging/make-deb.sh
 
 clean:
 	rm -rf build build-asan build-fuzz build-fuzz.log

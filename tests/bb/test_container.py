@@ -1,0 +1,258 @@
+"""What the container image (packaging/container/Dockerfile) and the pod
+(packaging/kubernetes/pod.yaml) rely on, tested without Docker: stackd as
+PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`), asked
+`stackctl -f FILE ready` the way the HEALTHCHECK and the probes ask it.
+
+test_reaper.py already covers zombies reaped by PID 1 and the ordered
+SIGTERM stop of the levels as PID 1; here: readiness seen from outside
+(1 before, 0 when up, 1 again during a rewind), an orphan in a session of
+its own stopped and waited for after the levels (the kernel would SIGKILL
+it the moment PID 1 exits: tini#180), SIGINT as PID 1 (which has no default
+signal actions), a configuration error reported with exit 1 as PID 1.
+Then cheap static checks of the Dockerfile and pod.yaml themselves."""
+
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from conftest import REPO, level, proc, children_of, proc_stat
+
+UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
+DOCKERFILE = os.path.join(REPO, "packaging", "container", "Dockerfile")
+POD = os.path.join(REPO, "packaging", "kubernetes", "pod.yaml")
+
+
+def _unshare_ok():
+    try:
+        r = subprocess.run(UNSHARE + ["true"], capture_output=True, text=True,
+                           timeout=10)
+    except FileNotFoundError:
+        pytest.fail("unshare (util-linux) is not installed")
+    if r.returncode != 0 and ("Operation not permitted" in r.stderr
+                              or "EPERM" in r.stderr):
+        pytest.skip("cannot create a PID namespace here: %s" % r.stderr.strip())
+    assert r.returncode == 0, "unshare --pid --fork --mount-proc true: %r" % r
+
+
+def _ready(stack, *args):
+    """`stackctl -f FILE ready [LEVEL]`, as the HEALTHCHECK runs it."""
+    return stack.ctl("-f", stack.ini, "ready", *args, sock=False).returncode
+
+
+ORPHANER = """
+    # Leave a daemon behind in a session of its own, so that no level's stop
+    # signal reaches it; on TERM it drains for a moment, then exits.
+    d=$(dirname "$0")
+    ( setsid sh -c '
+        trap "echo orphan-term >> $1/stop.log; sleep 0.3; echo orphan-done >> $1/stop.log; exit 0" TERM
+        while :; do sleep 0.1; done' orphan "$d" & )
+    """
+
+
+def _stopper(stack, name):
+    return ("sh -c 'trap \"echo %s >> %s/stop.log; exit 0\" TERM; sleep 300 & wait'"
+            % (name, stack.dir))
+
+
+def test_pid1_ready_orphans_and_sigterm(stack):
+    _unshare_ok()
+    orphaner = stack.script("orphaner.sh", ORPHANER)
+    stack.write(
+        level("one") +
+        proc("p1", "one", _stopper(stack, "p1")) +
+        proc("orphaner", "one", orphaner, type="oneshot") +
+        level("two", probe="test -f %s/go" % stack.dir, probe_interval="100ms",
+              ready_timeout="30s", failure_threshold=2) +
+        proc("p2", "two", _stopper(stack, "p2")),
+        stop_timeout="3s")
+    stack.start(wrapper=UNSHARE)
+    st = stack.wait_level(1)
+    assert st["pid"] == 1, "stackd should be PID 1 in its namespace: %r" % st["pid"]
+
+    # Below ready_level (the top): unhealthy, but the daemon answers.
+    assert _ready(stack) == 1, "stackctl ready must exit 1 below ready_level"
+    assert _ready(stack, "one") == 0, "ready one: the stack is at level 1"
+    assert _ready(stack, "0") == 0, "ready 0: the daemon answers (liveness)"
+
+    stack.touch("go")
+    stack.wait_level(2)
+    assert _ready(stack) == 0, "stackctl ready must exit 0 at ready_level"
+
+    # A failing level probe rewinds the stack: not ready until it is back.
+    os.unlink(stack.path("go"))
+    stack.wait_until(lambda: _ready(stack) == 1, timeout=10,
+                     msg="stackctl ready exits 1 again during the rewind")
+    stack.touch("go")
+    stack.wait_level(2, timeout=10)
+    assert _ready(stack) == 0
+
+    orphan = stack.wait_until(lambda: _orphan_pid(stack), msg="the orphan exists")
+    # p2 wrote its line when the rewind stopped it; start the log afresh.
+    os.unlink(stack.path("stop.log"))
+    assert proc_stat(orphan)[1] == stack.daemon_pid, \
+        "the orphan should have been reparented to stackd, PID 1"
+
+    # docker stop / pod deletion: SIGTERM to PID 1.
+    assert stack.stop(timeout=15) == 0
+    assert stack.lines("stop.log") == ["p2", "p1", "orphan-term", "orphan-done"], (
+        "levels top down, then the orphan, waited for until it finished "
+        "(as PID 1, exiting early would have the kernel SIGKILL it)")
+
+
+def _orphan_pid(stack):
+    for pid in children_of(stack.daemon_pid):
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if b"orphan-term" in f.read():
+                    return pid
+        except OSError:
+            pass
+    return None
+
+
+def test_pid1_sigint_stops_in_order(stack):
+    # PID 1 gets no default action for a signal it does not handle: if
+    # stackd did not handle SIGINT (docker run -it, Ctrl-C), nothing would
+    # happen at all.
+    _unshare_ok()
+    stack.write(level("one") + proc("p1", "one", _stopper(stack, "p1")) +
+                level("two") + proc("p2", "two", _stopper(stack, "p2")))
+    stack.start(wrapper=UNSHARE)
+    stack.wait_level(2)
+    assert stack.stop(signal.SIGINT, timeout=15) == 0
+    assert stack.lines("stop.log") == ["p2", "p1"]
+
+
+def test_pid1_config_error_exits_1(stack):
+    # What `docker run` shows for a broken stack.ini: FILE:LINE and exit 1.
+    _unshare_ok()
+    stack.write("[level one]\nbogus = 1\n", raw=True)
+    r = subprocess.run(UNSHARE + [stack.build.stackd, "-f", stack.ini],
+                       capture_output=True, text=True, errors="replace",
+                       stdin=subprocess.DEVNULL, timeout=20, env=stack.env())
+    assert r.returncode == 1, r
+    assert "%s:2:" % stack.ini in r.stderr, r.stderr
+
+
+# --------------------------------------------------------------------------
+# the files themselves
+
+def _dockerfile_instructions():
+    """(INSTRUCTION, arguments) with continuation lines joined."""
+    out, cur = [], ""
+    with open(DOCKERFILE) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not cur and (not line.strip() or line.lstrip().startswith("#")):
+                continue
+            if line.endswith("\\"):
+                cur += line[:-1] + " "
+                continue
+            cur += line
+            word, _, rest = cur.strip().partition(" ")
+            out.append((word.upper(), rest.strip()))
+            cur = ""
+    return out
+
+
+def test_dockerfile(build, tmp_path):
+    ins = _dockerfile_instructions()
+    froms = [a for i, a in ins if i == "FROM"]
+    assert len(froms) == 2 and froms[0].startswith("debian:12 ") and \
+        froms[1] == "debian:12-slim", "multi-stage, Debian 12 then 12-slim: %r" % froms
+    assert ("ENTRYPOINT", '["stackd", "-f", "/etc/stackd/stack.ini"]') in ins, ins
+    health = [a for i, a in ins if i == "HEALTHCHECK"]
+    assert len(health) == 1 and re.search(
+        r'CMD \["stackctl", "-f", "/etc/stackd/stack.ini", "ready"\]$', health[0]), health
+
+    # The runtime stage installs exactly the three runtime libraries.
+    runtime = ins[[i for i, _ in ins].index("FROM", 1):]
+    pkgs = set()
+    for i, a in runtime:
+        if i == "RUN" and "apt-get install" in a:
+            words = a.split("apt-get install", 1)[1].split("&&")[0].split()
+            pkgs.update(w for w in words if not w.startswith("-"))
+    assert pkgs == {"libev4", "libinih1", "libsystemd0"}, pkgs
+
+    # Every file copied from the context exists and passes the ignore file.
+    with open(DOCKERFILE + ".dockerignore") as f:
+        allowed = [l.strip()[1:].rstrip("/") for l in f if l.strip().startswith("!")]
+    for i, a in ins:
+        if i == "COPY" and not a.startswith("--from"):
+            for src in a.split()[:-1]:
+                src = src.rstrip("/")
+                assert os.path.exists(os.path.join(REPO, src)), src
+                assert src in allowed, "%s is excluded by Dockerfile.dockerignore" % src
+        if i == "COPY" and a.endswith(" /etc/stackd/stack.ini"):
+            ini = os.path.join(REPO, a.split()[0])
+            r = subprocess.run([build.stackd, "--check", "-f", ini],
+                               capture_output=True, text=True)
+            assert r.returncode == 0, "the image's stack.ini: %r" % r
+
+
+def _duration(s):
+    m = re.fullmatch(r"([0-9.]+)(ms|s|m|h)?", s.strip())
+    assert m, "duration %r" % s
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def _worst_stop(ini_text):
+    """The longest an ordered shutdown can take: each level's largest
+    stop_timeout (plus hook_timeout with an on_down hook), then the stack's
+    stop_timeout for stray descendants.  A plain parse: no continuation
+    lines in pod.yaml's stack."""
+    sections, cur = [], None
+    for line in ini_text.split("\n"):
+        line = re.split(r"\s;", line)[0].strip()
+        if not line or line[0] in ";#":
+            continue
+        if line.startswith("["):
+            cur = (line[1:-1], {})
+            sections.append(cur)
+        else:
+            k, _, v = line.partition("=")
+            cur[1][k.strip()] = v.strip()
+    stack = dict(next((o for n, o in sections if n == "stack"), {}))
+    st = _duration(stack.get("stop_timeout", "10s"))
+    hook = _duration(stack.get("hook_timeout", "10s"))
+    levels = {n.split()[1]: o for n, o in sections if n.startswith("level ")}
+    total = st
+    for name, opts in levels.items():
+        procs = [o for n, o in sections if n.startswith("process ") and o["level"] == name]
+        total += max([_duration(o.get("stop_timeout", str(st))) for o in procs] + [0])
+        if "on_down" in opts:
+            total += hook
+    return total
+
+
+def test_pod_yaml(build, tmp_path):
+    yaml = pytest.importorskip("yaml", reason="python3-yaml (make check-deps installs it)")
+    with open(POD) as f:
+        docs = list(yaml.safe_load_all(f))
+    cm = next(d for d in docs if d["kind"] == "ConfigMap")
+    pod = next(d for d in docs if d["kind"] == "Pod")
+    ini = tmp_path / "stack.ini"
+    ini.write_text(cm["data"]["stack.ini"])
+    r = subprocess.run([build.stackd, "--check", "-f", str(ini)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, "pod.yaml's stack.ini: %r" % r
+
+    spec = pod["spec"]
+    (c,) = spec["containers"]
+    mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/etc/stackd")
+    vol = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    assert vol["configMap"]["name"] == cm["metadata"]["name"]
+    ready = ["stackctl", "-f", "/etc/stackd/stack.ini", "ready"]
+    assert c["readinessProbe"]["exec"]["command"] == ready
+    assert c["startupProbe"]["exec"]["command"] == ready
+    live = c.get("livenessProbe", {}).get("exec", {}).get("command")
+    assert live in (None, ready + ["0"]), \
+        "a liveness probe must not restart a stack that is only below its target"
+    worst = _worst_stop(cm["data"]["stack.ini"])
+    grace = spec["terminationGracePeriodSeconds"]
+    assert worst < grace <= worst + 30, (
+        "terminationGracePeriodSeconds %s should be a little above the stack's "
+        "worst-case ordered stop, %.1fs" % (grace, worst))
