@@ -693,6 +693,15 @@ control_changed(struct daemon *d)
 void
 control_fini(struct daemon *d)
 {
+	struct client	*c;
+
+	/* A reply queued just before exit ("ok shutting down" at level 0,
+	 * the last events) still goes out, as far as the socket buffer
+	 * takes it without waiting. */
+	for (c = clients; c != NULL; c = c->next)
+		if (c->outoff < c->out.len)
+			(void)!send(c->io.fd, c->out.data + c->outoff,
+			    c->out.len - c->outoff, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (clients != NULL)
 		control_close(d, clients);
 	if (control_fd != -1) {

@@ -337,3 +337,14 @@ def test_sighup_unchanged_file_keeps_processes(stack):
     stack.hold_for(lambda: stack.running() and snapshot(stack) == before, 1.0,
                    "SIGHUP with an unchanged file keeps every process")
     assert stack.stop() == 0
+
+
+def test_shutdown_at_level_zero_gets_its_reply(stack):
+    # nothing is running, so stackd exits at once: the reply must still
+    # reach stackctl before the socket goes away
+    stack.write(level("one") + proc("p1", "one", "sleep 300"), target=0)
+    stack.start()
+    stack.expect_exit = True
+    r = stack.ctl("shutdown")
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert stack.wait_exit() == 0
