@@ -55,6 +55,9 @@ config_free_proc(struct proc_conf *p)
 	for (i = 0; i < p->nenv; i++)
 		free(p->env[i]);
 	free(p->env);
+	for (i = 0; i < p->nfenv; i++)
+		free(p->fenv[i]);
+	free(p->fenv);
 	free(p->log_path);
 }
 
@@ -174,13 +177,19 @@ config_proc_equal(const struct proc_conf *a, const struct proc_conf *b)
 	    a->has_umask != b->has_umask || a->umask != b->umask ||
 	    a->stop_signal != b->stop_signal ||
 	    a->stop_timeout != b->stop_timeout || a->log != b->log ||
-	    !str_equal(a->log_path, b->log_path))
+	    !str_equal(a->log_path, b->log_path) || a->nfenv != b->nfenv ||
+	    a->has_nofile != b->has_nofile || a->nofile != b->nofile ||
+	    a->has_core != b->has_core || a->core != b->core ||
+	    a->has_nice != b->has_nice || a->nice != b->nice)
 		return false;
 	for (i = 0; i < a->ngroups; i++)
 		if (a->groups[i] != b->groups[i])
 			return false;
 	for (i = 0; i < a->nenv; i++)
 		if (strcmp(a->env[i], b->env[i]) != 0)
+			return false;
+	for (i = 0; i < a->nfenv; i++)
+		if (strcmp(a->fenv[i], b->fenv[i]) != 0)
 			return false;
 	return true;
 }

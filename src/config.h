@@ -59,6 +59,14 @@ struct proc_conf {
 	int		 nenv;
 	bool		 has_umask;
 	mode_t		 umask;
+	char	       **fenv;		/* "K=V" from env_file =, in order */
+	int		 nfenv;
+	bool		 has_nofile;	/* limit_nofile: soft and hard */
+	uint64_t	 nofile;
+	bool		 has_core;	/* limit_core, bytes */
+	uint64_t	 core;		/* UINT64_MAX: infinity */
+	bool		 has_nice;
+	int		 nice;
 	int		 stop_signal;
 	msec_t		 stop_timeout;
 	enum log_mode	 log;

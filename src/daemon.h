@@ -54,9 +54,19 @@ bool	 hook_reaped(struct daemon *, pid_t, int status);
 int	 hook_running(void);
 void	 hook_kill_all(struct daemon *);
 
-/* relay.c: a child's output line by line, with a prefix. */
-int	 relay_open(struct daemon *, const char *prefix, int to,
-	    int *write_fd);
+/* relay.c: where children's output goes, line by line */
+struct relay;
+struct relay_out {
+	int		 out, err;	/* the child's ends; -1: stackd's own */
+	struct relay	*r[2];
+};
+struct relay	*relay_log_open(struct daemon *, const char *prefix, int *wfd);
+void	 relay_set_pid(struct relay *, pid_t);
+void	 relay_proc_open(struct daemon *, const struct proc_conf *,
+	    bool prefixed, struct relay_out *);
+void	 relay_proc_spawned(struct relay_out *, pid_t);
+void	 relay_drain(struct daemon *, pid_t);
+void	 relay_reopen(struct daemon *);
 void	 relay_close_all(struct daemon *);
 
 /* ready.c: readiness reported by the child (notify, fd:N) */

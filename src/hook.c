@@ -89,6 +89,7 @@ hook_run(struct daemon *d, int level, enum hook_event ev)
 	const char		*key, *lname;
 	struct spawn_req	 req;
 	struct hook_proc	*h;
+	struct relay		*relay = NULL;
 	bool			 exec_ok;
 	int			 wfd;
 
@@ -108,7 +109,8 @@ hook_run(struct daemon *d, int level, enum hook_event ev)
 	req.what = h->what;
 	req.argv = c->argv;
 	req.env = spawn_env(d->cfg, lname, NULL, hook_event_name(ev), NULL);
-	if (req.env == NULL || relay_open(d, h->what, -1, &wfd) == -1) {
+	if (req.env == NULL ||
+	    (relay = relay_log_open(d, h->what, &wfd)) == NULL) {
 		log_msg(LOG_ERR, "%s: cannot start", h->what);
 		spawn_env_free(req.env);
 		free(h);
@@ -118,6 +120,7 @@ hook_run(struct daemon *d, int level, enum hook_event ev)
 	req.ready_fd = -1;
 	h->pid = spawn(&req, &exec_ok);
 	close(wfd);
+	relay_set_pid(relay, h->pid);
 	spawn_env_free(req.env);
 	if (h->pid <= 0) {
 		free(h);

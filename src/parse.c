@@ -609,6 +609,20 @@ parse_proc_group(struct parse_state *st, void *obj, const char *val)
 	return 0;
 }
 
+/* Letters, digits and '_', as a shell would take it. */
+static bool
+parse_env_name(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || isdigit((unsigned char)s[0]))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!parse_alnum(s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
 static int
 parse_proc_env(struct parse_state *st, void *obj, const char *val)
 {
@@ -623,10 +637,9 @@ parse_proc_env(struct parse_state *st, void *obj, const char *val)
 	if (eq == NULL || n == 0 || isdigit((unsigned char)val[0]))
 		return parse_err(st, st->keyline,
 		    "env: '%s' is not KEY=VALUE with a valid KEY", val);
-	for (i = 0; i < (int)n; i++)
-		if (!parse_alnum(val[i]) && val[i] != '_')
-			return parse_err(st, st->keyline,
-			    "env: bad variable name '%.*s'", (int)n, val);
+	if (!parse_env_name(val, n))
+		return parse_err(st, st->keyline,
+		    "env: bad variable name '%.*s'", (int)n, val);
 	for (i = 0; i < p->nenv; i++)
 		if (strncmp(p->env[i], val, n + 1) == 0)
 			return parse_err(st, st->keyline,
@@ -697,6 +710,148 @@ parse_proc_log(struct parse_state *st, void *obj, const char *val)
 	return 0;
 }
 
+/*
+ * One line of an env_file: KEY=VALUE, blank, or a # comment.  The value
+ * is taken as it is, but for one pair of quotes around all of it.
+ */
+static int
+parse_env_line(struct parse_state *st, struct proc_conf *p,
+    const char *path, int lineno, char *s, size_t n)
+{
+	const char	*eq, *v;
+	char		**fenv, *kv;
+	size_t		 klen, vlen;
+
+	if (n > 0 && s[n - 1] == '\n')
+		s[--n] = '\0';
+	if (n > 0 && s[n - 1] == '\r')
+		s[--n] = '\0';
+	if (strlen(s) != n)
+		return parse_err(st, st->keyline, "env_file: %s:%d: NUL byte "
+		    "in line", path, lineno);
+	s += strspn(s, " \t");
+	if (*s == '\0' || *s == '#')
+		return 0;
+	eq = strchr(s, '=');
+	klen = eq == NULL ? 0 : (size_t)(eq - s);
+	if (eq == NULL || !parse_env_name(s, klen))
+		return parse_err(st, st->keyline, "env_file: %s:%d: '%.40s' is "
+		    "not KEY=VALUE with a valid KEY", path, lineno, s);
+	v = eq + 1;
+	vlen = strlen(v);
+	if (vlen >= 2 && (v[0] == '"' || v[0] == '\'') && v[vlen - 1] == v[0]) {
+		v++;
+		vlen -= 2;
+	}
+	if (asprintf(&kv, "%.*s=%.*s", (int)klen, s, (int)vlen, v) == -1)
+		return parse_oom(st);
+	if ((fenv = reallocarray(p->fenv, p->nfenv + 1, sizeof(*fenv))) ==
+	    NULL) {
+		free(kv);
+		return parse_oom(st);
+	}
+	p->fenv = fenv;
+	fenv[p->nfenv++] = kv;
+	return 0;
+}
+
+/*
+ * Read now, like the rest of the file: a mistake in it is a configuration
+ * error with its place, and a reload sees a changed file (and restarts the
+ * process).
+ */
+static int
+parse_proc_env_file(struct parse_state *st, void *obj, const char *val)
+{
+	struct proc_conf	*p = obj;
+	FILE			*fp;
+	char			*line = NULL;
+	size_t			 sz = 0;
+	ssize_t			 n;
+	int			 lineno = 0, rc = 0;
+
+	if (val[0] != '/')
+		return parse_err(st, st->keyline, "env_file: '%s' is not an "
+		    "absolute path", val);
+	if ((fp = fopen(val, "re")) == NULL)
+		return parse_err(st, st->keyline, "env_file: cannot open %s: "
+		    "%s", val, strerror(errno));
+	while (rc == 0 && (n = getline(&line, &sz, fp)) != -1)
+		rc = parse_env_line(st, p, val, ++lineno, line, (size_t)n);
+	if (rc == 0 && ferror(fp))
+		rc = parse_err(st, st->keyline, "env_file: cannot read %s: %s",
+		    val, strerror(errno));
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+static int
+parse_proc_limit_nofile(struct parse_state *st, void *obj, const char *val)
+{
+	struct proc_conf	*p = obj;
+	int			 n;
+
+	if (parse_uint(val, 1, INT32_MAX, &n) == -1)
+		return parse_err(st, st->keyline, "limit_nofile: bad value "
+		    "'%s' (expected a number of files, at least 1)", val);
+	p->nofile = (uint64_t)n;
+	p->has_nofile = true;
+	return 0;
+}
+
+/* Bytes, with K, M, G or T for powers of 1024, or "infinity". */
+static int
+parse_proc_limit_core(struct parse_state *st, void *obj, const char *val)
+{
+	static const char	 units[] = "KMGT";
+	struct proc_conf	*p = obj;
+	const char		*s = val, *u;
+	uint64_t		 v = 0;
+	int			 shift = 0;
+
+	if (strcmp(val, "infinity") == 0) {
+		p->core = UINT64_MAX;
+		p->has_core = true;
+		return 0;
+	}
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (UINT64_MAX / 2 - 9) / 10)
+			goto bad;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (s == val)
+		goto bad;
+	if (*s != '\0') {
+		if ((u = strchr(units, *s)) == NULL || s[1] != '\0')
+			goto bad;
+		shift = 10 * (int)(u - units + 1);
+	}
+	if (v > (UINT64_MAX / 2) >> shift)
+		goto bad;
+	p->core = v << shift;
+	p->has_core = true;
+	return 0;
+bad:
+	return parse_err(st, st->keyline, "limit_core: bad value '%s' "
+	    "(expected bytes, e.g. 0, 512M, or infinity)", val);
+}
+
+static int
+parse_proc_nice(struct parse_state *st, void *obj, const char *val)
+{
+	struct proc_conf	*p = obj;
+	int			 n, neg = val[0] == '-';
+
+	if (parse_uint(val + (neg || val[0] == '+'), 0, 20, &n) == -1 ||
+	    (!neg && n > 19))
+		return parse_err(st, st->keyline, "nice: bad value '%s' "
+		    "(expected -20 to 19)", val);
+	p->nice = neg ? -n : n;
+	p->has_nice = true;
+	return 0;
+}
+
 /* --- the sections and their keys ---------------------------------------- */
 
 #define KEY(n, k, t, f)	{ n, k, offsetof(t, f), NULL, 0 }
@@ -754,6 +909,10 @@ static const struct parse_key parse_proc_keys[] = {
 	KEY("workdir", PK_PATH, struct proc_conf, workdir),
 	KFN("env", parse_proc_env, 1),
 	KFN("umask", parse_proc_umask, 0),
+	KFN("env_file", parse_proc_env_file, 1),
+	KFN("limit_nofile", parse_proc_limit_nofile, 0),
+	KFN("limit_core", parse_proc_limit_core, 0),
+	KFN("nice", parse_proc_nice, 0),
 	KFN("stop_signal", parse_proc_stop_signal, 0),
 	KEY("stop_timeout", PK_MSEC_POS, struct proc_conf, stop_timeout),
 	KFN("log", parse_proc_log, 0),

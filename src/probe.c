@@ -86,6 +86,7 @@ probe_spawn(struct daemon *d, const struct command *c, int level, int proc)
 	const char		*pname = proc >= 0 ? d->cfg->procs[proc].name :
 				    NULL;
 	char			 what[128];
+	struct relay		*relay;
 	bool			 exec_ok;
 	int			 wfd;
 	pid_t			 pid;
@@ -98,7 +99,7 @@ probe_spawn(struct daemon *d, const struct command *c, int level, int proc)
 		log_errno("%s: environment", what);
 		return -1;
 	}
-	if (relay_open(d, what, -1, &wfd) == -1) {
+	if ((relay = relay_log_open(d, what, &wfd)) == NULL) {
 		spawn_env_free(req.env);
 		return -1;
 	}
@@ -106,6 +107,7 @@ probe_spawn(struct daemon *d, const struct command *c, int level, int proc)
 	req.ready_fd = -1;
 	pid = spawn(&req, &exec_ok);
 	close(wfd);
+	relay_set_pid(relay, pid);
 	spawn_env_free(req.env);
 	return pid;
 }

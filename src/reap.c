@@ -41,6 +41,8 @@ reap_one(struct daemon *d, pid_t pid, int status)
 	int	i;
 	char	how[64];
 
+	/* Its last lines come before its exit in the log. */
+	relay_drain(d, pid);
 	if ((i = machine_proc_by_pid(&d->m, pid)) >= 0) {
 		ready_close(d, i);
 		machine_proc_exited(&d->m, i, status, now_msec());

@@ -12,7 +12,8 @@
  * process (readiness sockets) moves with the process; probes in flight are
  * cancelled and asked again.  Processes that no longer exist in the new
  * file are "retired": stopped here with their old stop_signal, SIGKILL
- * after their old stop_timeout, and reaped quietly.
+ * after their old stop_timeout, and reaped quietly.  Every reload request,
+ * valid or not, also reopens the log = file: files (logrotate).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -122,6 +123,8 @@ reconfigure(struct daemon *d, char *err, size_t errlen)
 {
 	struct stack_conf	*ncfg, *old;
 
+	/* Whatever becomes of the file: this is logrotate's postrotate. */
+	relay_reopen(d);
 	if (d->m.shutting_down) {
 		snprintf(err, errlen, "stackd is shutting down");
 		return -1;

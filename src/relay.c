@@ -1,143 +1,759 @@
 /*
- * relay.c -- a child's output, line by line.
+ * relay.c -- where children's output goes, and getting it there whole.
  *
- * Probes and hooks write to a pipe; each complete line becomes one log
- * line with a prefix naming who wrote it, so a probe that explains why it
- * failed is never lost.  Supervised processes with log = inherit, when
- * log_prefix asks for it, get the same treatment on their way to stackd's
- * stdout and stderr: "name | line", one write(2) per line, so lines of
- * different children never mix within a line.  A line longer than the
- * buffer is passed on in pieces rather than growing memory; a relay ends
- * at EOF, when the last writer (the child and anything it forked) is gone.
+ * A supervised process's log = setting picks where its stdout and stderr
+ * go (relay_proc_open): stackd's own stdout and stderr, directly or as
+ * "name | line"; a journal stream of its own for each (stdout at info,
+ * stderr at warning priority); a file that stackd holds open and reopens
+ * at every reload, so that logrotate can move it away; or /dev/null.
+ * Probes and hooks always write into stackd's log (relay_log_open).
+ *
+ * A relay reads one pipe and passes on whole lines to a sink (stdout,
+ * stderr, a file), several lines per write(2) but never more than PIPE_BUF
+ * bytes, so that a write to a pipe is atomic and lines of different
+ * children never mix within a line.  A line longer than RELAY_LINEMAX
+ * (RELAY_LOGMAX into the log, whose lines are shorter) is cut into pieces,
+ * each passed on as a line of its own, rather than growing memory.  A
+ * last line without a newline is passed on at EOF.
+ *
+ * Backpressure.  stackd's stdout is shared with whoever started it (a
+ * terminal, docker's pipe), so it stays a blocking descriptor: O_NONBLOCK
+ * would be set on the open file description, under the feet of every
+ * other process using it.  Instead a sink is polled for POLLOUT before
+ * each write; on a pipe or a socket that promises room for a write of up
+ * to PIPE_BUF bytes.  When a sink is full, the relay keeps its pending
+ * output (bounded), stops reading its pipe and queues on the sink, whose
+ * EV_WRITE watcher serves the queue in order once it drains.  The child
+ * then blocks on its own full pipe: stackd's memory stays bounded and
+ * nothing is dropped.  Every callback reads or writes a bounded amount, so
+ * a flooding child never starves the event loop or the other children.
+ * (A write can still block briefly if another process fills the same pipe
+ * between poll and write, as for any writer sharing a pipe.)  Files that
+ * stackd opens itself are its own open file descriptions, non-blocking.
+ *
+ * When a child is reaped, relay_drain() first passes on what it left in
+ * its pipes, so that its last lines come before "process X exited" --
+ * unless the sink is full at that moment: then they follow, never lost.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/queue.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
 
-#define RELAY_LINEMAX	1024
+#define RELAY_PREFIXMAX	80			/* with its NUL */
+#define RELAY_LINEMAX	4000			/* longer lines are cut */
+#define RELAY_LOGMAX	800			/* ... into the log: log.c's */
+#define RELAY_INMAX	(2 * RELAY_LINEMAX)	/* one read(2) at most */
+#define RELAY_OUTMAX	PIPE_BUF		/* one atomic write(2) */
 
-struct relay {
-	ev_io		 io;
-	struct relay	*next;
-	size_t		 len;
-	int		 to;		/* -1: the log; else "prefix | " to it */
-	char		 prefix[80];
-	char		 buf[RELAY_LINEMAX];
+_Static_assert(RELAY_PREFIXMAX - 1 + 3 + RELAY_LINEMAX + 1 <= RELAY_OUTMAX,
+    "a prefixed line fits in one atomic write");
+
+struct relay;
+
+TAILQ_HEAD(relay_queue, relay);
+
+struct sink {
+	ev_io			 io;	/* EV_WRITE while relays wait */
+	struct relay_queue	 waiting; /* in the order they blocked */
+	LIST_ENTRY(sink)	 entry;
+	struct relay		*serving; /* may write past the queue */
+	const char		*name;	/* for log lines */
+	char			*path;	/* file:PATH; NULL: stackd's fd */
+	int			 fd;
+	int			 refs;
+	bool			 failed; /* the last write failed */
 };
 
-static struct relay	*relays;
+struct relay {
+	ev_io			 io;	/* EV_READ; stopped while waiting */
+	TAILQ_ENTRY(relay)	 wait;
+	LIST_ENTRY(relay)	 entry;
+	struct sink		*sink;	/* NULL: stackd's log */
+	pid_t			 pid;	/* the writer, until reaped */
+	bool			 waiting; /* in sink->waiting */
+	bool			 eof;	/* pipe read to its end, closed */
+	size_t			 prefixlen; /* 0: lines go as they are */
+	size_t			 linemax; /* longer lines are cut */
+	size_t			 inlen;
+	size_t			 outlen;
+	size_t			 outoff; /* written of out, when partial */
+	char			 prefix[RELAY_PREFIXMAX]; /* the name */
+	char			 in[RELAY_INMAX];
+	char			 out[RELAY_OUTMAX];
+};
 
-static void
-relay_flush(struct relay *r, size_t n)
+enum relay_state { RELAY_OPEN, RELAY_BLOCKED, RELAY_GONE };
+
+static LIST_HEAD(relay_list, relay)	relays = LIST_HEAD_INITIALIZER(relays);
+static LIST_HEAD(sink_list, sink)	sinks = LIST_HEAD_INITIALIZER(sinks);
+static struct sink		*sink_std[3];	/* [1] stdout, [2] stderr */
+
+static enum relay_state	relay_pump(struct relay *);
+
+/* --- sinks -------------------------------------------------------------- */
+
+static void	sink_ready(struct ev_loop *, ev_io *, int);
+
+static struct sink *
+sink_new(int fd, const char *name, const char *path)
 {
-	char	line[sizeof(r->prefix) + 3 + RELAY_LINEMAX + 1];
-	int	len;
+	struct sink	*s;
 
-	if (r->to < 0)
-		log_msg(LOG_INFO, "%s: %.*s", r->prefix, (int)n, r->buf);
-	else {
-		len = snprintf(line, sizeof(line), "%s | %.*s\n", r->prefix,
-		    (int)n, r->buf);
-		/* Best effort, like stackd's own log lines. */
-		if (len > 0 && write(r->to, line, (size_t)len) < 0)
-			len = 0;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if (path != NULL && (s->path = strdup(path)) == NULL) {
+		free(s);
+		return NULL;
 	}
-	memmove(r->buf, r->buf + n, r->len - n);
-	r->len -= n;
+	s->name = path != NULL ? s->path : name;
+	s->fd = fd;
+	s->refs = 1;
+	TAILQ_INIT(&s->waiting);
+	ev_io_init(&s->io, sink_ready, fd, EV_WRITE);
+	LIST_INSERT_HEAD(&sinks, s, entry);
+	return s;
 }
 
 static void
-relay_free(struct daemon *d, struct relay *r)
+sink_unref(struct sink *s)
 {
-	struct relay	**pp;
+	if (s == NULL || --s->refs > 0)
+		return;
+	ev_io_stop(daemon_self->loop, &s->io);
+	if (s->path != NULL)
+		close(s->fd);
+	LIST_REMOVE(s, entry);
+	free(s->path);
+	free(s);
+}
 
-	ev_io_stop(d->loop, &r->io);
-	close(r->io.fd);
-	for (pp = &relays; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == r) {
-			*pp = r->next;
+/* stackd's stdout (1) or stderr (2), shared by every relay to it. */
+static struct sink *
+sink_stdio(int fd)
+{
+	if (sink_std[fd] == NULL)
+		sink_std[fd] = sink_new(fd, fd == STDOUT_FILENO ? "stdout" :
+		    "stderr", NULL);
+	if (sink_std[fd] != NULL)
+		sink_std[fd]->refs++;
+	return sink_std[fd];
+}
+
+/* Ours alone, so non-blocking is safe; a FIFO without reader fails. */
+static int
+sink_open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY |
+	    O_NONBLOCK | O_CLOEXEC, 0640);
+}
+
+static struct sink *
+sink_file(const char *path)
+{
+	struct sink	*s;
+	int		 fd;
+
+	if ((fd = sink_open_file(path)) == -1)
+		return NULL;
+	if ((s = sink_new(fd, NULL, path)) == NULL)
+		close(fd);
+	return s;
+}
+
+/* Would a write of up to PIPE_BUF bytes go through without blocking? */
+static bool
+sink_writable(const struct sink *s)
+{
+	struct pollfd	pfd = { .fd = s->fd, .events = POLLOUT };
+	int		n;
+
+	if (s->path != NULL)
+		return true;	/* non-blocking: write says EAGAIN */
+	do
+		n = poll(&pfd, 1, 0);
+	while (n == -1 && errno == EINTR);
+	/* POLLERR, POLLHUP, POLLNVAL: the write will fail and say why. */
+	return n != 0;
+}
+
+static void
+sink_result(struct sink *s, int err)
+{
+	if (err == 0 && s->failed)
+		log_msg(LOG_NOTICE, "children's output to %s goes through "
+		    "again", s->name);
+	else if (err != 0 && !s->failed)
+		log_msg(LOG_ERR, "cannot write children's output to %s: %s; "
+		    "dropping it until it works again", s->name,
+		    strerror(err));
+	s->failed = err != 0;
+}
+
+/* Only the relay being served, or anyone if none waits, may write. */
+static bool
+sink_turn(const struct sink *s, const struct relay *r)
+{
+	return s->serving == r || TAILQ_EMPTY(&s->waiting);
+}
+
+/* Give each waiting relay its turn, in order, while the sink takes it. */
+static void
+sink_serve(struct sink *s)
+{
+	struct relay		*r;
+	enum relay_state	 st;
+
+	s->refs++;	/* a relay at EOF may drop the last other one */
+	while ((r = TAILQ_FIRST(&s->waiting)) != NULL) {
+		TAILQ_REMOVE(&s->waiting, r, wait);
+		r->waiting = false;
+		s->serving = r;
+		st = relay_pump(r);
+		s->serving = NULL;
+		if (st == RELAY_BLOCKED)
+			break;
+	}
+	if (TAILQ_EMPTY(&s->waiting))
+		ev_io_stop(daemon_self->loop, &s->io);
+	sink_unref(s);
+}
+
+static void
+sink_ready(struct ev_loop *loop, ev_io *w, int revents)
+{
+	sink_serve((struct sink *)w);
+}
+
+/* --- relays ------------------------------------------------------------- */
+
+/* Write the pending output; false when the sink cannot take it now. */
+static bool
+relay_write(struct relay *r)
+{
+	struct sink	*s = r->sink;
+	ssize_t		 n;
+
+	if (r->outlen == 0)
+		return true;
+	if (!sink_turn(s, r))
+		return false;
+	while (r->outoff < r->outlen) {
+		if (!sink_writable(s))
+			return false;
+		n = write(s->fd, r->out + r->outoff, r->outlen - r->outoff);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return false;
+		if (n == -1) {
+			/* EPIPE, ENOSPC, EBADF: nowhere to put it. */
+			sink_result(s, errno);
 			break;
 		}
+		sink_result(s, 0);
+		r->outoff += (size_t)n;
+	}
+	r->outoff = r->outlen = 0;
+	return true;
+}
+
+/* One line or piece, without its newline; false when the sink is full. */
+static bool
+relay_line(struct relay *r, const char *s, size_t n)
+{
+	size_t	need = n + 1;
+
+	if (r->sink == NULL) {
+		log_msg(LOG_INFO, "%s: %.*s", r->prefix, (int)n, s);
+		return true;
+	}
+	if (r->prefixlen > 0)
+		need += r->prefixlen + 3;
+	if (r->outlen + need > sizeof(r->out) && !relay_write(r))
+		return false;
+	if (r->prefixlen > 0) {
+		memcpy(r->out + r->outlen, r->prefix, r->prefixlen);
+		memcpy(r->out + r->outlen + r->prefixlen, " | ", 3);
+		r->outlen += r->prefixlen + 3;
+	}
+	memcpy(r->out + r->outlen, s, n);
+	r->outlen += n;
+	r->out[r->outlen++] = '\n';
+	return true;
+}
+
+/* Move whole lines from in to out; false when the sink is full. */
+static bool
+relay_lines(struct relay *r)
+{
+	const char	*p, *nl;
+	size_t		 off = 0, avail, n, skip;
+	bool		 ok = true;
+
+	while (off < r->inlen) {
+		p = r->in + off;
+		avail = r->inlen - off;
+		nl = memchr(p, '\n', avail < r->linemax + 1 ? avail :
+		    r->linemax + 1);
+		skip = 0;
+		if (nl != NULL) {
+			n = (size_t)(nl - p);
+			skip = 1;
+		} else if (avail > r->linemax)
+			n = r->linemax;
+		else if (r->eof)
+			n = avail;	/* the last line, without newline */
+		else
+			break;
+		if (!relay_line(r, p, n)) {
+			ok = false;
+			break;
+		}
+		off += n + skip;
+	}
+	memmove(r->in, r->in + off, r->inlen - off);
+	r->inlen -= off;
+	return ok;
+}
+
+static void
+relay_close_pipe(struct relay *r)
+{
+	ev_io_stop(daemon_self->loop, &r->io);
+	if (!r->eof)
+		close(r->io.fd);
+	r->eof = true;
+}
+
+static void
+relay_free(struct relay *r)
+{
+	if (r->waiting)
+		TAILQ_REMOVE(&r->sink->waiting, r, wait);
+	relay_close_pipe(r);
+	LIST_REMOVE(r, entry);
+	sink_unref(r->sink);
 	free(r);
+}
+
+/* Stop reading until the sink drains; a half-written buffer goes first. */
+static void
+relay_block(struct relay *r)
+{
+	struct sink	*s = r->sink;
+
+	ev_io_stop(daemon_self->loop, &r->io);
+	if (r->waiting)
+		return;
+	r->waiting = true;
+	if (r->outoff > 0)
+		TAILQ_INSERT_HEAD(&s->waiting, r, wait);
+	else
+		TAILQ_INSERT_TAIL(&s->waiting, r, wait);
+	ev_io_start(daemon_self->loop, &s->io);
+}
+
+/*
+ * Pass on everything that can go now.  A relay whose sink is full waits
+ * in the sink's queue without reading; one at EOF with nothing left is
+ * freed.
+ */
+static enum relay_state
+relay_pump(struct relay *r)
+{
+	if (!relay_lines(r) || !relay_write(r)) {
+		relay_block(r);
+		return RELAY_BLOCKED;
+	}
+	if (r->eof) {
+		relay_free(r);
+		return RELAY_GONE;
+	}
+	ev_io_start(daemon_self->loop, &r->io);
+	return RELAY_OPEN;
+}
+
+/* One read(2) of at most max bytes; 0 when nothing came or at EOF. */
+static size_t
+relay_fill(struct relay *r, size_t max)
+{
+	size_t	room = sizeof(r->in) - r->inlen;
+	ssize_t	n;
+
+	if (room > max)
+		room = max;
+	do
+		n = read(r->io.fd, r->in + r->inlen, room);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		r->inlen += (size_t)n;
+		return (size_t)n;
+	}
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	if (n == -1)
+		log_errno("output of %s: read", r->prefix);
+	relay_close_pipe(r);
+	return 0;
 }
 
 static void
 relay_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct relay	*r = (struct relay *)w;
-	char		*nl;
-	ssize_t		 n;
 
-	n = read(w->fd, r->buf + r->len, sizeof(r->buf) - r->len);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		if (r->len > 0)
-			relay_flush(r, r->len);
-		relay_free(daemon_self, r);
-		return;
-	}
-	r->len += (size_t)n;
-	while ((nl = memchr(r->buf, '\n', r->len)) != NULL) {
-		relay_flush(r, (size_t)(nl - r->buf));
-		/* Drop the newline itself. */
-		memmove(r->buf, r->buf + 1, r->len - 1);
-		r->len--;
-	}
-	if (r->len == sizeof(r->buf))
-		relay_flush(r, r->len);
+	if (relay_fill(r, sizeof(r->in)) > 0 || r->eof)
+		(void)relay_pump(r);
 }
 
 /*
- * A pipe whose lines go to the log (to == -1) or to fd `to` with a
- * "prefix | " in front; *write_fd is the end for the child.
+ * A pipe into sink s (NULL: the log), its lines prefixed with "name | "
+ * or not; *wfd is the child's end.
  */
-int
-relay_open(struct daemon *d, const char *prefix, int to, int *write_fd)
+static struct relay *
+relay_new(struct daemon *d, const char *name, bool prefixed, struct sink *s,
+    int *wfd)
 {
 	struct relay	*r;
 	int		 fds[2];
 
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		log_errno("relay_open");
-		return -1;
+		log_errno("relay_new");
+		return NULL;
 	}
-	/* Only our end is non-blocking: a child writing faster than we
-	 * read must block on its pipe, not fail with EAGAIN. */
-	if (pipe2(fds, O_CLOEXEC) == -1) {
-		log_errno("relay_open: pipe");
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_errno("relay_new: pipe");
 		free(r);
-		return -1;
+		return NULL;
 	}
-	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) == -1) {
-		log_errno("relay_open: fcntl");
+	/* The child's end blocks: a full pipe is the backpressure. */
+	if (fcntl(fds[1], F_SETFL, 0) == -1) {
+		log_errno("relay_new: fcntl");
 		close(fds[0]);
 		close(fds[1]);
 		free(r);
-		return -1;
+		return NULL;
 	}
-	snprintf(r->prefix, sizeof(r->prefix), "%s", prefix);
-	r->to = to;
+	snprintf(r->prefix, sizeof(r->prefix), "%s", name);
+	r->prefixlen = prefixed ? strlen(r->prefix) : 0;
+	r->linemax = s != NULL ? RELAY_LINEMAX : RELAY_LOGMAX;
+	r->sink = s;
+	if (s != NULL)
+		s->refs++;
 	ev_io_init(&r->io, relay_read, fds[0], EV_READ);
 	ev_io_start(d->loop, &r->io);
-	r->next = relays;
-	relays = r;
-	*write_fd = fds[1];
+	LIST_INSERT_HEAD(&relays, r, entry);
+	*wfd = fds[1];
+	return r;
+}
+
+/* Output lines of a probe or hook, as log lines "prefix: line". */
+struct relay *
+relay_log_open(struct daemon *d, const char *prefix, int *wfd)
+{
+	return relay_new(d, prefix, true, NULL, wfd);
+}
+
+/* The relay's writer is pid: relay_drain(pid) once it is reaped. */
+void
+relay_set_pid(struct relay *r, pid_t pid)
+{
+	if (r != NULL)
+		r->pid = pid > 0 ? pid : 0;
+}
+
+/*
+ * pid was reaped: pass on what it left in its pipes -- and the last line
+ * if it was the last writer -- before its exit is reported.  Bounded by
+ * what the pipe held (a grandchild may go on writing), and by the sink.
+ */
+void
+relay_drain(struct daemon *d, pid_t pid)
+{
+	struct relay	*r, *next;
+	size_t		 budget, n;
+	int		 avail;
+
+	for (r = LIST_FIRST(&relays); r != NULL; r = next) {
+		next = LIST_NEXT(r, entry);
+		if (pid <= 0 || r->pid != pid)
+			continue;
+		r->pid = 0;
+		if (r->eof || r->waiting)
+			continue;
+		if (ioctl(r->io.fd, FIONREAD, &avail) == -1 || avail < 0)
+			avail = 0;
+		/* One byte more: the read that sees EOF. */
+		budget = (size_t)avail + 1;
+		while (budget > 0) {
+			n = relay_fill(r, budget);
+			if (n == 0 && !r->eof)
+				break;
+			budget -= n;
+			if (relay_pump(r) != RELAY_OPEN)
+				break;
+		}
+	}
+}
+
+/* --- per process: log = ------------------------------------------------- */
+
+static int
+relay_journal(const struct proc_conf *pc, struct relay_out *o)
+{
+	int	fd;
+
+	if ((fd = sd_journal_stream_fd(pc->name, LOG_INFO, 1)) < 0) {
+		errno = -fd;
+		return -1;
+	}
+	o->out = fd;
+	if ((fd = sd_journal_stream_fd(pc->name, LOG_WARNING, 1)) < 0) {
+		errno = -fd;
+		close(o->out);
+		o->out = -1;
+		return -1;
+	}
+	o->err = fd;
 	return 0;
 }
 
+/* stdout and stderr, each through a relay into its sink. */
+static int
+relay_pair(struct daemon *d, const char *name, bool prefixed,
+    struct sink *out, struct sink *err, struct relay_out *o)
+{
+	if ((o->r[0] = relay_new(d, name, prefixed, out, &o->out)) == NULL)
+		return -1;
+	if ((o->r[1] = relay_new(d, name, prefixed, err, &o->err)) == NULL) {
+		close(o->out);
+		o->out = -1;
+		o->r[0] = NULL;	/* EOF at once: it frees itself */
+		return -1;
+	}
+	return 0;
+}
+
+static int
+relay_inherit(struct daemon *d, const struct proc_conf *pc, bool prefixed,
+    struct relay_out *o)
+{
+	struct sink	*out, *err;
+	int		 rc = -1;
+
+	if (!prefixed)
+		return 0;
+	out = sink_stdio(STDOUT_FILENO);
+	err = sink_stdio(STDERR_FILENO);
+	if (out != NULL && err != NULL)
+		rc = relay_pair(d, pc->name, true, out, err, o);
+	sink_unref(out);
+	sink_unref(err);
+	if (rc == -1)
+		log_msg(LOG_ERR, "process %s: cannot relay its output, it "
+		    "goes to stackd's without a prefix", pc->name);
+	return rc;
+}
+
+static int
+relay_file(struct daemon *d, const struct proc_conf *pc, struct relay_out *o)
+{
+	struct sink	*s;
+	int		 rc;
+
+	if ((s = sink_file(pc->log_path)) == NULL)
+		return -1;
+	rc = relay_pair(d, pc->name, false, s, s, o);
+	sink_unref(s);
+	return rc;
+}
+
+/*
+ * The child's stdout and stderr by its log = setting, in o; -1 leaves
+ * stackd's own.  A journal or file that cannot be opened is logged, and
+ * the output goes where log = inherit would send it.
+ */
+void
+relay_proc_open(struct daemon *d, const struct proc_conf *pc, bool prefixed,
+    struct relay_out *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->out = o->err = -1;
+	switch (pc->log) {
+	case LOGMODE_NULL:
+		if ((o->out = open("/dev/null", O_WRONLY | O_CLOEXEC)) != -1 &&
+		    (o->err = fcntl(o->out, F_DUPFD_CLOEXEC, 0)) != -1)
+			return;
+		log_errno("process %s: /dev/null", pc->name);
+		break;
+	case LOGMODE_JOURNAL:
+		if (relay_journal(pc, o) == 0)
+			return;
+		log_errno("process %s: journal stream, using stackd's output",
+		    pc->name);
+		break;
+	case LOGMODE_FILE:
+		if (relay_file(d, pc, o) == 0)
+			return;
+		log_errno("process %s: log file %s, using stackd's output",
+		    pc->name, pc->log_path);
+		break;
+	case LOGMODE_INHERIT:
+		break;
+	}
+	if (o->out != -1)
+		close(o->out);
+	o->out = o->err = -1;
+	(void)relay_inherit(d, pc, prefixed, o);
+}
+
+/* After the spawn (pid <= 0: none): close the child's ends. */
+void
+relay_proc_spawned(struct relay_out *o, pid_t pid)
+{
+	int	i;
+
+	if (o->out != -1)
+		close(o->out);
+	if (o->err != -1)
+		close(o->err);
+	o->out = o->err = -1;
+	for (i = 0; i < 2; i++)
+		relay_set_pid(o->r[i], pid);
+}
+
+/* Reload: files are opened again by name, for logrotate. */
+void
+relay_reopen(struct daemon *d)
+{
+	struct sink	*s;
+	bool		 active;
+	int		 fd, n = 0;
+
+	for (s = LIST_FIRST(&sinks); s != NULL; s = LIST_NEXT(s, entry)) {
+		if (s->path == NULL)
+			continue;
+		if ((fd = sink_open_file(s->path)) == -1) {
+			log_errno("reopening log file %s, still writing to the "
+			    "old one", s->path);
+			continue;
+		}
+		active = ev_is_active(&s->io);
+		ev_io_stop(d->loop, &s->io);
+		close(s->fd);
+		s->fd = fd;
+		ev_io_set(&s->io, fd, EV_WRITE);
+		if (active)
+			ev_io_start(d->loop, &s->io);
+		n++;
+	}
+	if (n > 0)
+		log_msg(LOG_INFO, "reopened %d log file%s", n, n == 1 ? "" :
+		    "s");
+}
+
+/* --- exit --------------------------------------------------------------- */
+
+/* Read until EAGAIN, EOF or a full sink. */
+static bool
+relay_slurp(struct relay *r)
+{
+	enum relay_state	st = RELAY_OPEN;
+	bool			moved = false;
+
+	while (st == RELAY_OPEN) {
+		if (relay_fill(r, sizeof(r->in)) == 0 && !r->eof)
+			break;
+		moved = true;
+		st = relay_pump(r);
+	}
+	return moved;
+}
+
+static struct sink *
+sink_first_waiting(void)
+{
+	struct sink	*s;
+
+	for (s = LIST_FIRST(&sinks); s != NULL; s = LIST_NEXT(s, entry))
+		if (!TAILQ_EMPTY(&s->waiting))
+			return s;
+	return NULL;
+}
+
+/* Wait for s to take output, until deadline; false on time out. */
+static bool
+sink_wait(const struct sink *s, msec_t deadline)
+{
+	struct pollfd	pfd = { .fd = s->fd, .events = POLLOUT };
+	msec_t		left;
+	int		n;
+
+	do {
+		if ((left = deadline - now_msec()) <= 0)
+			return false;
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+	} while (n == -1 && errno == EINTR);
+	return n != 0;
+}
+
+/*
+ * stackd is leaving and every child is gone: pass on what is left in the
+ * pipes, waiting up to the stack's stop_timeout for a full sink to drain.
+ * Whatever still cannot go is counted in one log line.
+ */
 void
 relay_close_all(struct daemon *d)
 {
-	while (relays != NULL) {
-		if (relays->len > 0)
-			relay_flush(relays, relays->len);
-		relay_free(d, relays);
+	struct relay	*r, *next;
+	struct sink	*s;
+	msec_t		 deadline = now_msec() + d->cfg->stop_timeout;
+	size_t		 lost = 0;
+	bool		 moved;
+	int		 i;
+
+	while (now_msec() < deadline) {
+		moved = false;
+		for (r = LIST_FIRST(&relays); r != NULL; r = next) {
+			next = LIST_NEXT(r, entry);
+			if (!r->waiting && !r->eof && relay_slurp(r))
+				moved = true;
+		}
+		if ((s = sink_first_waiting()) != NULL) {
+			if (!sink_wait(s, deadline))
+				break;
+			sink_serve(s);
+		} else if (!moved)
+			break;
+	}
+	/* A writer that outlived stackd's children: its last line, too. */
+	for (r = LIST_FIRST(&relays); r != NULL; r = next) {
+		next = LIST_NEXT(r, entry);
+		if (!r->waiting) {
+			relay_close_pipe(r);
+			(void)relay_pump(r);
+		}
+	}
+	while ((r = LIST_FIRST(&relays)) != NULL) {
+		lost += r->inlen + r->outlen - r->outoff;
+		relay_free(r);
+	}
+	if (lost > 0)
+		log_msg(LOG_WARNING, "%zu bytes of children's output could "
+		    "not be written before exit", lost);
+	for (i = 0; i < 3; i++) {
+		sink_unref(sink_std[i]);
+		sink_std[i] = NULL;
 	}
 }

@@ -3,21 +3,27 @@
  *
  * The child becomes the leader of its own session and process group (so a
  * stop signal reaches everything it forked, and a terminal's ^C reaches
- * only stackd), asks the kernel to kill it if stackd dies, drops to the
- * configured credentials and execs without a shell.  Everything that can
- * fail (user lookups, allocations) happens in the parent before fork;
- * after fork the child only makes system calls.  A close-on-exec pipe
- * tells the parent whether exec succeeded: EOF means it did, an errno
- * means it did not, and the parent logs the step, the path and the reason.
+ * only stackd), asks the kernel to kill it if stackd dies, marks every
+ * descriptor but 0, 1, 2 (and the fd:N of its readiness) close-on-exec,
+ * sets its limits and nice value, drops to the configured credentials and
+ * execs without a shell.  Everything that can fail (user and group
+ * lookups -- the supplementary groups are initgroups(3)'s, computed when
+ * the file was read --, env_file, allocations) happens in the parent
+ * before fork; after fork the child only makes system calls.  A
+ * close-on-exec pipe tells the parent whether exec succeeded: EOF means it
+ * did, an errno means it did not, and the parent logs the step, the path
+ * and the reason.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,7 +32,10 @@
 
 extern char	**environ;
 
-enum spawn_step { STEP_SETUP, STEP_CHDIR, STEP_CREDS, STEP_EXEC };
+enum spawn_step {
+	STEP_SETUP, STEP_CHDIR, STEP_NOFILE, STEP_CORE, STEP_NICE,
+	STEP_CREDS, STEP_EXEC
+};
 
 struct spawn_err {
 	int	step;
@@ -46,18 +55,25 @@ env_is_ours(const char *kv)
 	return false;
 }
 
-/* Does env= (or a later entry) override this KEY=? */
+/* Does one of list[0..n) set the KEY of kv ("KEY=..." or "KEY=")? */
 static bool
-env_overridden(const struct proc_conf *pc, const char *kv)
+env_in(char *const *list, int n, const char *kv)
 {
 	size_t	klen = strcspn(kv, "=");
 	int	i;
 
-	for (i = 0; pc != NULL && i < pc->nenv; i++)
-		if (strncmp(pc->env[i], kv, klen) == 0 &&
-		    pc->env[i][klen] == '=')
+	for (i = 0; i < n; i++)
+		if (strncmp(list[i], kv, klen) == 0 && list[i][klen] == '=')
 			return true;
 	return false;
+}
+
+/* Does env= or env_file= set this KEY? */
+static bool
+env_overridden(const struct proc_conf *pc, const char *kv)
+{
+	return pc != NULL && (env_in(pc->env, pc->nenv, kv) ||
+	    env_in(pc->fenv, pc->nfenv, kv));
 }
 
 static bool
@@ -96,7 +112,7 @@ spawn_env(const struct stack_conf *cfg, const char *level, const char *proc,
 	for (i = 0; environ[i] != NULL; i++)
 		max++;
 	if (pc != NULL)
-		max += (size_t)pc->nenv;
+		max += (size_t)pc->nenv + (size_t)pc->nfenv;
 	if ((env = calloc(max, sizeof(*env))) == NULL)
 		return NULL;
 	for (i = 0; environ[i] != NULL; i++) {
@@ -117,10 +133,22 @@ spawn_env(const struct stack_conf *cfg, const char *level, const char *proc,
 	    (n = env_add(env, n, "STACKD_EVENT", event)) == -1)
 		goto fail;
 	if (pc != NULL && pc->has_user) {
-		if ((n = env_add(env, n, "HOME", pc->home)) == -1 ||
-		    (n = env_add(env, n, "USER", pc->user)) == -1 ||
-		    (n = env_add(env, n, "LOGNAME", pc->user)) == -1)
+		if ((n = env_add(env, n, "HOME", env_overridden(pc, "HOME=") ?
+		    NULL : pc->home)) == -1 ||
+		    (n = env_add(env, n, "USER", env_overridden(pc, "USER=") ?
+		    NULL : pc->user)) == -1 ||
+		    (n = env_add(env, n, "LOGNAME", env_overridden(pc,
+		    "LOGNAME=") ? NULL : pc->user)) == -1)
 			goto fail;
+	}
+	/* env_file: a later file or line wins, and env= wins over all. */
+	for (i = 0; pc != NULL && i < pc->nfenv; i++) {
+		if (env_in(pc->env, pc->nenv, pc->fenv[i]) ||
+		    env_in(pc->fenv + i + 1, pc->nfenv - i - 1, pc->fenv[i]))
+			continue;
+		if ((env[n] = strdup(pc->fenv[i])) == NULL)
+			goto fail;
+		n++;
 	}
 	for (i = 0; pc != NULL && i < pc->nenv; i++) {
 		/* A later env= for the same key wins. */
@@ -221,6 +249,40 @@ spawn_stdio(const struct spawn_req *r, int errfd)
 		close(null);
 }
 
+/* Before the credentials change: root may raise a hard limit. */
+static void
+spawn_limits(const struct proc_conf *pc, int errfd)
+{
+	struct rlimit	rl;
+
+	if (pc->has_nofile) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)pc->nofile;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			spawn_fail(errfd, STEP_NOFILE);
+	}
+	if (pc->has_core) {
+		rl.rlim_cur = rl.rlim_max = pc->core == UINT64_MAX ?
+		    RLIM_INFINITY : (rlim_t)pc->core;
+		if (setrlimit(RLIMIT_CORE, &rl) == -1)
+			spawn_fail(errfd, STEP_CORE);
+	}
+	if (pc->has_nice && setpriority(PRIO_PROCESS, 0, pc->nice) == -1)
+		spawn_fail(errfd, STEP_NICE);
+}
+
+/* Without close_range(2) (Linux < 5.11): one descriptor at a time. */
+static void
+spawn_cloexec_each(void)
+{
+	struct rlimit	rl;
+	rlim_t		fd;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		rl.rlim_cur = 1024;
+	for (fd = STDERR_FILENO + 1; fd < rl.rlim_cur && fd < INT_MAX; fd++)
+		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+}
+
 static void
 spawn_creds(const struct proc_conf *pc, int errfd)
 {
@@ -251,7 +313,8 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
 		spawn_fail(errfd, STEP_SETUP);
 	spawn_stdio(r, errfd);
 	/* Descriptors stackd inherited must not leak into children. */
-	close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+		spawn_cloexec_each();
 	if (r->ready_fd >= 0) {
 		/* dup2 onto itself would keep close-on-exec set. */
 		if (r->ready_fd == r->ready_num ?
@@ -259,8 +322,10 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
 		    dup2(r->ready_fd, r->ready_num) == -1)
 			spawn_fail(errfd, STEP_SETUP);
 	}
-	if (r->pc != NULL)
+	if (r->pc != NULL) {
+		spawn_limits(r->pc, errfd);
 		spawn_creds(r->pc, errfd);
+	}
 	execvpe(r->argv[0], r->argv, r->env);
 	spawn_fail(errfd, STEP_EXEC);
 }
@@ -274,6 +339,17 @@ spawn_report(const struct spawn_req *r, const struct spawn_err *e)
 	case STEP_CHDIR:
 		log_msg(LOG_ERR, "%s: chdir %s: %s", r->what, r->pc->workdir,
 		    why);
+		break;
+	case STEP_NOFILE:
+		log_msg(LOG_ERR, "%s: cannot set limit_nofile to %llu: %s",
+		    r->what, (unsigned long long)r->pc->nofile, why);
+		break;
+	case STEP_CORE:
+		log_msg(LOG_ERR, "%s: cannot set limit_core: %s", r->what, why);
+		break;
+	case STEP_NICE:
+		log_msg(LOG_ERR, "%s: cannot set nice to %d: %s", r->what,
+		    r->pc->nice, why);
 		break;
 	case STEP_CREDS:
 		log_msg(LOG_ERR, "%s: cannot switch to user/group: %s",

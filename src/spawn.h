@@ -28,7 +28,8 @@ struct spawn_req {
  */
 pid_t	 spawn(const struct spawn_req *, bool *exec_ok);
 /* The environment of a child: stackd's own less what belongs to stackd
- * (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*), plus STACKD_*, plus env=. */
+ * (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*), plus STACKD_*, plus env_file=,
+ * plus env= (each wins over what comes before it). */
 char	**spawn_env(const struct stack_conf *, const char *level,
 	    const char *proc, const char *event, const struct proc_conf *);
 void	 spawn_env_free(char **);

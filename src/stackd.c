@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,46 +55,6 @@ daemon_prefixed(const struct stack_conf *cfg)
 	    (cfg->log_prefix == PREFIX_AUTO && cfg->nprocs > 1);
 }
 
-/*
- * stdout/stderr of a supervised process, by its log = setting; -1 leaves
- * stackd's own.  *err gets a second descriptor when stdout and stderr go
- * to different places (the prefixed relay).
- */
-static int
-daemon_proc_output(struct daemon *d, const struct proc_conf *pc, int *err)
-{
-	int	fd = -1;
-
-	*err = -1;
-	switch (pc->log) {
-	case LOGMODE_INHERIT:
-		if (!daemon_prefixed(d->cfg))
-			return -1;
-		if (relay_open(d, pc->name, STDOUT_FILENO, &fd) == -1)
-			return -1;
-		if (relay_open(d, pc->name, STDERR_FILENO, err) == -1)
-			*err = -1;
-		return fd;
-	case LOGMODE_NULL:
-		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		break;
-	case LOGMODE_FILE:
-		fd = open(pc->log_path, O_WRONLY | O_CREAT | O_APPEND |
-		    O_CLOEXEC, 0640);
-		break;
-	case LOGMODE_JOURNAL:
-		fd = sd_journal_stream_fd(pc->name, LOG_INFO, 1);
-		if (fd < 0) {
-			errno = -fd;
-			fd = -1;
-		}
-		break;
-	}
-	if (fd == -1)
-		log_errno("process %s: log output, using stackd's", pc->name);
-	return fd;
-}
-
 /* Readiness the child reports itself: a NOTIFY_SOCKET or an fd:N pipe. */
 static int
 daemon_ready_setup(struct daemon *d, int i, struct spawn_req *req)
@@ -122,10 +81,10 @@ daemon_spawn(struct daemon *d, int i)
 {
 	const struct proc_conf	*pc = &d->cfg->procs[i];
 	struct spawn_req	 req;
+	struct relay_out	 out;
 	char			 what[96];
 	bool			 exec_ok = false;
 	pid_t			 pid = -1;
-	int			 out, err;
 
 	snprintf(what, sizeof(what), "process %s", pc->name);
 	memset(&req, 0, sizeof(req));
@@ -134,17 +93,14 @@ daemon_spawn(struct daemon *d, int i)
 	req.pc = pc;
 	req.env = spawn_env(d->cfg, d->cfg->levels[pc->level].name, pc->name,
 	    NULL, pc);
-	out = daemon_proc_output(d, pc, &err);
-	req.out_fd = out;
-	req.err_fd = err != -1 ? err : out;
+	relay_proc_open(d, pc, daemon_prefixed(d->cfg), &out);
+	req.out_fd = out.out;
+	req.err_fd = out.err;
 	if (req.env != NULL && daemon_ready_setup(d, i, &req) == 0)
 		pid = spawn(&req, &exec_ok);
 	else
 		log_errno("%s: cannot prepare the child", what);
-	if (out != -1)
-		close(out);
-	if (err != -1)
-		close(err);
+	relay_proc_spawned(&out, pid);
 	if (req.ready_fd != -1)
 		close(req.ready_fd);
 	spawn_env_free(req.env);
@@ -330,6 +286,21 @@ daemon_sigchld(struct ev_loop *loop, ev_signal *w, int revents)
 	reap_children(daemon_self);
 }
 
+/*
+ * With 0, 1 or 2 closed, the next pipe or socket would land there and a
+ * child (or stackd's log) would write into it.
+ */
+static void
+daemon_stdio(void)
+{
+	int	fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) != -1 && fd <= STDERR_FILENO)
+		;
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
 static void
 usage(FILE *f)
 {
@@ -404,12 +375,13 @@ daemon_main(struct stack_conf *cfg)
 	ev_run(d.loop, 0);
 
 	code = d.exit_code;
+	/* Every child is gone: their last lines before stackd's last. */
+	relay_close_all(&d);
 	log_msg(LOG_INFO, "exiting with status %d", code);
 	ev_timer_stop(d.loop, &d.tick);
 	ev_timer_stop(d.loop, &d.orphan_timer);
 	probe_cancel_all(&d);
 	ready_close_all(&d);
-	relay_close_all(&d);
 	reconfigure_fini(&d);
 	control_fini(&d);
 	notify_fini(&d);
@@ -443,6 +415,7 @@ main(int argc, char *argv[])
 	bool				 check = false;
 	int				 ch;
 
+	daemon_stdio();
 	log_init("stackd");
 	while ((ch = getopt_long(argc, argv, "cf:hV", opts, NULL)) != -1) {
 		switch (ch) {

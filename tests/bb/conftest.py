@@ -362,18 +362,23 @@ class Stack:
             env.update(extra)
         return env
 
-    def start(self, args=None, env=None, wrapper=None, wait_socket=True):
-        """Start stackd -f INI [args] in the background."""
+    def start(self, args=None, env=None, wrapper=None, wait_socket=True,
+              stdout=None, merge_stderr=False, pass_fds=()):
+        """Start stackd -f INI [args] in the background.  stdout: a file
+        descriptor to use instead of the captured file; merge_stderr: stderr
+        goes where stdout goes (one file shows the order of both); pass_fds:
+        descriptors stackd inherits."""
         assert self.proc is None, "test bug: stack already started"
         self.wrapper = wrapper
         cmd = list(wrapper or []) + [self.build.stackd, "-f", self.ini] + list(args or [])
         self._err = open(self.errlog, "wb")
         self._out = open(self.outlog, "wb")
         self.t_start = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=self._out, stderr=self._err,
+        out = self._out if stdout is None else stdout
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                     stderr=subprocess.STDOUT if merge_stderr else self._err,
                                      env=self.env(env), cwd=self.dir,
-                                     start_new_session=True)
+                                     start_new_session=True, pass_fds=pass_fds)
         if wrapper:
             self.daemon_pid = wait_until(self._find_wrapped, timeout=5,
                                          msg="stackd under %s" % wrapper[0])

@@ -240,3 +240,180 @@ def test_no_alarm_when_target_reached_in_time(stack):
     stack.wait_level(1)
     stack.hold_for(lambda: stack.status()["alarm"] is False, 0.8, "no alarm at target")
     assert stack.read("alarm.log") is None
+
+
+# --------------------------------------------------------------------------
+# env_file, limits, nice, credentials, descriptors (issue 4, item 4)
+
+import grp
+import pwd
+import socket
+import subprocess
+
+
+def test_env_file(stack):
+    ef = stack.path("app.env")
+    with open(ef, "w") as f:
+        f.write("# the app's settings\n\nA=from-file\nB=\"two words\"\n"
+                "C=first\nC=second\nOVR=file\n  D=x=y\nHOME=/srv/app\n")
+    stack.write(level("one") +
+                proc("p", "one", "sleep 300", env_file=ef, env="OVR=ini", user="nobody") +
+                proc("q", "one", "sleep 300"))
+    stack.start(env={"A": "outer"})
+    st = stack.wait_level(1)
+    pid = stack.pid("p", st)
+    env = read_environ(pid)
+    assert env["A"] == "from-file", "env_file overrides the inherited environment"
+    assert env["B"] == "two words" and env["D"] == "x=y", env
+    assert env["C"] == "second", "a later line wins"
+    assert env["OVR"] == "ini", "env = wins over env_file"
+    assert env["HOME"] == "/srv/app" and env["USER"] == "nobody", env
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        homes = [e for e in f.read().split(b"\0") if e.startswith(b"HOME=")]
+    assert homes == [b"HOME=/srv/app"], "HOME set once, by the file"
+    assert read_environ(stack.pid("q", st))["A"] == "outer", "env_file is per process"
+
+    # the file is read with stack.ini: a reload sees it changed
+    with open(ef, "a") as f:
+        f.write("NEW=yes\n")
+    assert stack.ctl("reload").returncode == 0
+    new = stack.wait_running("p", other_than=pid)
+    assert read_environ(new).get("NEW") == "yes"
+
+
+def test_env_file_error_refuses_to_start(stack):
+    ef = stack.path("bad.env")
+    with open(ef, "w") as f:
+        f.write("GOOD=1\nnot a setting\n")
+    ini = stack.write(level("one") + proc("p", "one", "sleep 300", env_file=ef))
+    r = subprocess.run([stack.build.stackd, "-f", ini, "--check"], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode == 1
+    line = [n for n, l in enumerate(open(ini).read().split("\n"), 1) if l.startswith("env_file")][0]
+    assert "%s:%d: env_file: %s:2: 'not a setting' is not KEY=VALUE" % (ini, line, ef) \
+        in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def _limits(pid):
+    out = {}
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                out["nofile"] = line.split()[3:5]
+            elif line.startswith("Max core file size"):
+                out["core"] = line.split()[4:6]
+    return out
+
+
+def _nice(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        data = f.read()
+    return int(data[data.rindex(")") + 2:].split()[16])
+
+
+def test_limits_and_nice(stack):
+    stack.write(level("one") +
+                proc("p", "one", "sleep 300", limit_nofile=64, limit_core=0, nice=7,
+                     user="nobody") +
+                proc("q", "one", "sleep 300", limit_nofile=4096, limit_core="infinity", nice=-2) +
+                proc("r", "one", "sleep 300"))
+    stack.start()
+    st = stack.wait_level(1)
+    p, q, r = (stack.pid(n, st) for n in "pqr")
+    assert _limits(p) == {"nofile": ["64", "64"], "core": ["0", "0"]}
+    assert _limits(q) == {"nofile": ["4096", "4096"], "core": ["unlimited", "unlimited"]}
+    assert _nice(p) == 7 and _nice(q) == -2
+    assert _nice(r) == _nice(stack.daemon_pid), "no nice =: stackd's"
+    assert _limits(r) == _limits(stack.daemon_pid), "no limit_*: stackd's"
+
+
+def test_limit_failure_is_logged_with_reason(stack):
+    # more than the kernel's nr_open: setrlimit fails in the child
+    with open("/proc/sys/fs/nr_open") as f:
+        too_many = int(f.read()) + 1
+    stack.write(level("one", ready_timeout="2s") +
+                proc("p", "one", "sleep 300", limit_nofile=too_many))
+    stack.start()
+    stack.wait_until(lambda: "cannot set limit_nofile to %d: Operation not permitted" % too_many
+                     in stack.log(), msg="the failure and its reason logged")
+    assert stack.status()["level"] == 0
+
+
+def test_initgroups_for_user(stack):
+    # the supplementary groups are the user's, as initgroups(3) sets them;
+    # any user of this system with supplementary groups shows it best
+    users = [("nobody", None)]
+    for g in grp.getgrall():
+        for m in g.gr_mem:
+            try:
+                pwd.getpwnam(m)
+            except KeyError:
+                continue
+            users.append((m, None))
+            break
+        if len(users) > 1:
+            break
+    users.append(("nobody", "daemon"))
+    body = level("one")
+    for i, (user, group) in enumerate(users):
+        body += proc("p%d" % i, "one", "sleep 300", user=user, group=group)
+    stack.write(body)
+    stack.start()
+    st = stack.wait_level(1)
+    for i, (user, group) in enumerate(users):
+        pw = pwd.getpwnam(user)
+        gid = grp.getgrnam(group).gr_gid if group else pw.pw_gid
+        pid = stack.pid("p%d" % i, st)
+        assert _ids(pid, "Uid") == [pw.pw_uid] * 4
+        assert _ids(pid, "Gid") == [gid] * 4
+        assert sorted(_ids(pid, "Groups")) == sorted(set(os.getgrouplist(user, gid))), user
+        assert read_environ(pid)["HOME"] == pw.pw_dir
+
+
+def _fds(pid):
+    return sorted(int(f) for f in os.listdir("/proc/%d/fd" % pid))
+
+
+def test_no_descriptor_leaks_into_children(stack):
+    # stackd holds many descriptors when it spawns: one it inherited, the
+    # control socket and a client of it, relay pipes, notify sockets, log
+    # files; a child gets 0, 1, 2 and its fd:N, nothing else
+    d = stack.dir
+    leak = os.open(stack.path("inherited"), os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        stack.write(
+            level("one", probe="sh -c 'echo $$ > %s/probe.pid; exec sleep 0.3'" % d) +
+            proc("a", "one", "sleep 300") +
+            proc("b", "one", "sleep 300", log="file:%s/b.log" % d) +
+            proc("c", "one", "sleep 300", log="null") +
+            proc("n", "one", "sh -c 'systemd-notify --ready; exec sleep 300'", ready="notify") +
+            proc("r", "one", "sh -c 'echo >&5; exec sleep 300'", ready="fd:5") +
+            level("two") + proc("z", "two", "sleep 300"),
+            target="one")
+        stack.start(pass_fds=(leak,))
+        stack.wait_level(1)
+        # a control client that stays connected while level two starts
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.connect(stack.ctl_path)
+            assert stack.ctl("target", "2").returncode == 0
+            st = stack.wait_level(2)
+        assert leak in _fds(stack.daemon_pid), "test bug: stackd did not inherit the fd"
+
+        # polled: a program may hold a descriptor of its own for a moment
+        # as it starts (sleep reading its locale); a leaked one stays
+        def children_clean():
+            for p in st["processes"]:
+                want = [0, 1, 2, 5] if p["name"] == "r" else [0, 1, 2]
+                assert _fds(p["pid"]) == want, "process %s has %s" % (p["name"], _fds(p["pid"]))
+            return True
+        stack.wait_until(children_clean, msg="children with 0, 1, 2 (and fd:N) only")
+
+        def probe_clean():
+            pid = int(stack.read("probe.pid"))
+            with open("/proc/%d/comm" % pid) as f:
+                assert f.read().strip() == "sleep"
+            assert _fds(pid) == [0, 1, 2], "a probe has %s" % _fds(pid)
+            return True
+        stack.wait_until(probe_clean, msg="a probe with 0, 1, 2 only")
+    finally:
+        os.close(leak)

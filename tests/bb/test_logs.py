@@ -62,3 +62,316 @@ def test_fast_writer_blocks_instead_of_failing(stack):
     st = stack.p("burst")
     assert st["state"] == "done" and st["last_exit"] == "exited 0", st
     assert "Resource temporarily unavailable" not in _all_output(stack)
+
+
+# --------------------------------------------------------------------------
+# nothing lost, nothing mixed (issue 4, item 3)
+
+import re
+import signal
+import socket
+import threading
+import time
+
+from conftest import wait_until
+
+
+def _lines_of(text, name):
+    pre = "%s | " % name
+    return [l[len(pre):] for l in text.split("\n") if l.startswith(pre)]
+
+
+def test_hundred_thousand_lines_in_order_before_exit(stack):
+    # stderr shares stdout's file, so the file shows whether p's last
+    # lines come before stackd's "process p exited" line
+    stack.write(level("one") +
+                proc("p", "one", "sh -c 'seq 99999; printf 100000'", type="oneshot") +
+                proc("q", "one", "sleep 300"))
+    stack.start(merge_stderr=True)
+    stack.wait_level(1)
+    text = stack.wait_until(lambda: (t := stack.outlog_text()) and "process p exited 0" in t and t,
+                            msg="the oneshot's exit logged")
+    got = _lines_of(text, "p")
+    want = [str(i) for i in range(1, 100001)]
+    assert len(got) == len(want), "%d lines, not 100000" % len(got)
+    assert got == want, "lines lost, repeated or out of order"
+    lines = text.split("\n")
+    assert lines.index("p | 100000") < [i for i, l in enumerate(lines)
+                                        if "process p exited 0" in l][0], \
+        "the last line (no newline) must come before the exit is logged"
+
+
+FLOOD = """\
+#!/usr/bin/python3
+# N numbered lines of varying length, written in 64 KiB chunks that cut
+# lines anywhere, as fast as the pipe takes them
+import os, sys
+name, n = sys.argv[1], int(sys.argv[2])
+chunk = []
+size = 0
+for i in range(n):
+    body = name * (1 + (i * 7919) % 3000)
+    line = ("%s-%d:%s:%d\\n" % (name, i, body, len(body))).encode()
+    chunk.append(line)
+    size += len(line)
+    if size >= 65536:
+        data = b"".join(chunk)
+        while data:
+            data = data[os.write(1, data[:65536]):]
+        chunk, size = [], 0
+data = b"".join(chunk)
+while data:
+    data = data[os.write(1, data):]
+"""
+
+FLOOD_LINE = re.compile(r"^([ab]) \| \1-(\d+):([ab]*):(\d+)$")
+
+
+def test_two_floods_never_interleave(stack):
+    # stackd's stdout is a pipe read in small bites, so it is full most of
+    # the time and both relays keep queueing for it
+    flood = stack.script("flood.py", FLOOD)
+    n = 2500
+    r, w = os.pipe()
+    try:
+        stack.write(level("one") +
+                    proc("a", "one", "%s a %d" % (flood, n), type="oneshot") +
+                    proc("b", "one", "%s b %d" % (flood, n), type="oneshot"))
+        stack.start(stdout=w)
+        os.close(w)
+        w = -1
+        data = bytearray()
+        lines = 0
+        deadline = time.monotonic() + 20
+        while lines < 2 * n and time.monotonic() < deadline:
+            stack.check_alive()
+            chunk = os.read(r, 4096)
+            lines += chunk.count(b"\n")
+            data += chunk
+        stack.wait_level(1)
+    finally:
+        os.close(r)
+        if w != -1:
+            os.close(w)
+    seen = {"a": [], "b": []}
+    for line in data.decode().split("\n")[:-1]:
+        m = FLOOD_LINE.match(line)
+        assert m, "a mixed or damaged line: %r" % line[:200]
+        name, i, body, blen = m.group(1), int(m.group(2)), m.group(3), int(m.group(4))
+        assert body == name * blen, "line %s-%d damaged" % (name, i)
+        seen[name].append(i)
+    for name in "ab":
+        assert seen[name] == list(range(n)), "lines of %s lost or out of order" % name
+
+
+def test_long_line_cut_in_prefixed_pieces(stack):
+    # lines longer than 4000 bytes are cut into pieces, each prefixed
+    stack.write(level("one") +
+                proc("p", "one", "sh -c 'printf %09000d 0; echo; echo after; exec sleep 300'") +
+                proc("q", "one", "sleep 300"))
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: "p | after" in stack.outlog_text(), msg="output")
+    got = _lines_of(stack.outlog_text(), "p")
+    assert got == ["0" * 4000, "0" * 4000, "0" * 1000, "after"], [len(l) for l in got]
+
+
+def _rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _wchan(pid):
+    try:
+        with open("/proc/%d/wchan" % pid) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def test_backpressure_when_stdout_blocks(stack):
+    # nobody reads stackd's stdout: the pipe fills, stackd stops reading the
+    # child, which blocks on its own pipe; stackd's memory stays bounded and
+    # it keeps answering; once stdout is read again every line arrives
+    flood = stack.script("count.py", "#!/usr/bin/python3\n"
+                         "import sys\n"
+                         "i = 0\n"
+                         "while True:\n"
+                         "    i += 1\n"
+                         "    sys.stdout.write('%d\\n' % i)\n")
+    r, w = os.pipe()
+    try:
+        stack.write(level("one") + proc("flood", "one", flood) + proc("q", "one", "sleep 300"))
+        stack.start(stdout=w)
+        os.close(w)
+        w = -1
+        st = stack.wait_level(1)
+        child = stack.pid("flood", st)
+        stack.wait_until(lambda: "pipe_write" in _wchan(child), msg="the flooding child blocks")
+        rss = _rss_kb(stack.daemon_pid)
+
+        def responsive():
+            t = time.monotonic()
+            stack.status()
+            return time.monotonic() - t < 2.0 and _rss_kb(stack.daemon_pid) < rss + 4096
+        stack.hold_for(responsive, 0.5, "stackd answers, memory bounded")
+        assert "pipe_write" in _wchan(child)
+
+        got = []
+        buf = b""
+        deadline = time.monotonic() + 10
+        while len(got) < 30000 and time.monotonic() < deadline:
+            buf += os.read(r, 1 << 16)
+            *full, buf = buf.split(b"\n")
+            got += [l for l in full if l.startswith(b"flood | ")]
+        want = [b"flood | %d" % i for i in range(1, len(got) + 1)]
+        assert len(got) >= 30000 and got == want, "lines lost or out of order"
+    finally:
+        os.close(r)
+        if w != -1:
+            os.close(w)
+
+
+def test_flood_starves_no_one(stack):
+    # stdout is read as fast as the test can; a flooding child must not hold
+    # up a quiet one, nor the control socket
+    body = "x" * 150
+    flood = stack.script("yes.sh", "exec yes %s" % body)
+    r, w = os.pipe()
+    ticks = []
+    stop = threading.Event()
+
+    def reader():
+        buf = b""
+        while not stop.is_set():
+            try:
+                data = os.read(r, 1 << 20)
+            except OSError:
+                return
+            if not data:
+                return
+            buf += data
+            *full, buf = buf.split(b"\n")
+            ticks.extend(time.monotonic() for l in full if l.startswith(b"tick | "))
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    try:
+        stack.write(level("one") + proc("flood", "one", flood) +
+                    proc("tick", "one", "sh -c 'while :; do echo t; sleep 0.1; done'"))
+        stack.start(stdout=w)
+        os.close(w)
+        w = -1
+        stack.wait_level(1)
+        n = len(ticks)
+        stack.wait_until(lambda: len(ticks) >= n + 5, msg="the quiet child's lines get through")
+        t0 = time.monotonic()
+        stack.status()
+        assert time.monotonic() - t0 < 2.0, "control socket slow during a flood"
+    finally:
+        stop.set()
+        stack.stop()
+        if w != -1:
+            os.close(w)
+        t.join(5)
+        os.close(r)
+
+
+def test_log_file_reopened_on_reload(stack):
+    f = stack.path("p.log")
+    stack.write(level("one") +
+                proc("p", "one", "sh -c 'i=0; while :; do i=$((i+1)); echo n$i; sleep 0.05; done'",
+                     log="file:%s" % f))
+    stack.start()
+    st = stack.wait_level(1)
+    pid = stack.pid("p", st)
+    stack.wait_until(lambda: "n3\n" in (stack.read("p.log") or ""), msg="lines in the file")
+    os.rename(f, f + ".1")           # what logrotate does
+    stack.send(signal.SIGHUP)        # ... and its postrotate
+    stack.wait_until(lambda: len(stack.lines("p.log")) >= 3, msg="lines in the new file")
+    old = stack.lines("p.log.1")
+    new = stack.lines("p.log")
+    nums = [int(l[1:]) for l in old + new]
+    assert nums == list(range(1, len(nums) + 1)), "a line lost or repeated across the rotation"
+    assert stack.pid("p") == pid, "the process keeps running"
+
+
+class JournalStdout:
+    """A stream socket standing in for journald's /run/systemd/journal/stdout:
+    records, per connection, the header sd_journal_stream_fd() sends and the
+    lines that follow."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.streams = []    # [header fields, bytearray]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            s = [None, bytearray()]
+            self.streams.append(s)
+            threading.Thread(target=self._read, args=(c, s), daemon=True).start()
+
+    def _read(self, c, s):
+        with c:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    return
+                s[1] += data
+                if s[0] is None and s[1].count(b"\n") >= 7:
+                    parts = bytes(s[1]).split(b"\n", 7)
+                    s[0] = [p.decode() for p in parts[:7]]
+                    s[1] = bytearray(parts[7])
+
+    def lines(self, ident, prio):
+        out = []
+        for head, data in self.streams:
+            if head and head[0] == ident and head[2] == str(prio):
+                out += bytes(data).decode(errors="replace").split("\n")
+        return [l for l in out if l]
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def test_journal_stream_per_child(stack):
+    # sd_journal_stream_fd() connects to /run/systemd/journal/stdout.  stackd
+    # runs in a mount namespace of its own where /run/systemd is a directory
+    # of the test holding a stand-in socket; whether a journald runs on the
+    # machine or not, nothing reaches the real one.
+    jdir = stack.path("sd")
+    os.makedirs(os.path.join(jdir, "journal"))
+    journal = JournalStdout(os.path.join(jdir, "journal", "stdout"))
+    try:
+        stack.write(level("one") +
+                    proc("jp", "one", "sh -c 'echo to-$((0))out; echo to-$((0))err >&2; "
+                         "exec sleep 300'", log="journal") +
+                    proc("q", "one", "sleep 300"))
+        stack.start(wrapper=["unshare", "--mount", "--propagation", "private", "--fork",
+                             "sh", "-c", 'mount --bind "$0" /run/systemd && exec "$@"', jdir])
+        stack.wait_level(1)
+        stack.wait_until(lambda: journal.lines("jp", 6) == ["to-0out"] and
+                         journal.lines("jp", 4) == ["to-0err"],
+                         msg="stdout at info (6), stderr at warning (4), identifier jp")
+        heads = [h for h, _ in journal.streams if h and h[0] == "jp"]
+        assert len(heads) == 2
+        for h in heads:
+            assert h[1] == "" and h[3] == "1", "no unit id; <N> level prefixes parsed: %r" % h
+        assert "to-0out" not in stack.outlog_text() + stack.log()
+    finally:
+        journal.close()

@@ -991,6 +991,155 @@ test_err_first(void **state)
 	    ":2: process 'p' has no 'command ='");
 }
 
+/* Write text to a fresh /tmp/stackenvXXXXXX; the caller unlinks it. */
+static void
+write_env(char *path, size_t len, const char *text)
+{
+	int	 fd;
+
+	snprintf(path, len, "/tmp/stackenvXXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* env_file = is read with the stack.ini: blanks, comments, one pair of
+ * quotes around a value, later lines and files after earlier ones. */
+static void
+test_env_file(void **state)
+{
+	struct stack_conf	*c, *c2;
+	struct proc_conf	*p;
+	char			 e1[64], e2[64], buf[512];
+
+	(void)state;
+	write_env(e1, sizeof(e1), "# comment\n\n  A=1\nB=\"two words\"\r\n"
+	    "C='x'\nD=\"half\nE=a=b\nF=\nA=again\n");
+	write_env(e2, sizeof(e2), "G=7");
+	snprintf(buf, sizeof(buf), MINIMAL "env_file = %s\nenv = A=ini\n"
+	    "env_file = %s\n", e1, e2);
+	c = parse_ok(buf);
+	p = &c->procs[0];
+	assert_int_equal(p->nfenv, 8);
+	assert_string_equal(p->fenv[0], "A=1");
+	assert_string_equal(p->fenv[1], "B=two words");
+	assert_string_equal(p->fenv[2], "C=x");
+	assert_string_equal(p->fenv[3], "D=\"half");
+	assert_string_equal(p->fenv[4], "E=a=b");
+	assert_string_equal(p->fenv[5], "F=");
+	assert_string_equal(p->fenv[6], "A=again");
+	assert_string_equal(p->fenv[7], "G=7");
+	assert_int_equal(p->nenv, 1);
+	config_free(c);
+
+	/* A changed file is a changed process for reload. */
+	c = parse_ok(buf);
+	unlink(e2);
+	write_env(e2, sizeof(e2), "G=8\n");
+	snprintf(buf, sizeof(buf), MINIMAL "env_file = %s\nenv = A=ini\n"
+	    "env_file = %s\n", e1, e2);
+	c2 = parse_ok(buf);
+	assert_false(config_proc_equal(&c->procs[0], &c2->procs[0]));
+	config_free(c2);
+	config_free(c);
+	unlink(e1);
+	unlink(e2);
+}
+
+static void
+test_err_env_file(void **state)
+{
+	char	 e[64], buf[256], want[256];
+
+	(void)state;
+	expect_error(MINIMAL "env_file = app.env\n",
+	    ":5: env_file: 'app.env' is not an absolute path");
+	expect_error(MINIMAL "env_file = /nonexistent/app.env\n",
+	    ":5: env_file: cannot open /nonexistent/app.env: No such file or "
+	    "directory");
+	write_env(e, sizeof(e), "A=1\n# fine\nexport B=2\n");
+	snprintf(buf, sizeof(buf), MINIMAL "env_file = %s\n", e);
+	snprintf(want, sizeof(want), ":5: env_file: %s:3: 'export B=2' is not "
+	    "KEY=VALUE with a valid KEY", e);
+	expect_error(buf, want);
+	unlink(e);
+	write_env(e, sizeof(e), "NOEQUALS\n");
+	snprintf(buf, sizeof(buf), MINIMAL "env_file = %s\n", e);
+	snprintf(want, sizeof(want), ":5: env_file: %s:1: 'NOEQUALS' is not "
+	    "KEY=VALUE with a valid KEY", e);
+	expect_error(buf, want);
+	unlink(e);
+}
+
+static void
+test_limits_nice(void **state)
+{
+	struct stack_conf	*c;
+	struct proc_conf	*p;
+
+	(void)state;
+	c = parse_ok(MINIMAL "limit_nofile = 65536\nlimit_core = 0\n"
+	    "nice = -5\n");
+	p = &c->procs[0];
+	assert_true(p->has_nofile);
+	assert_int_equal(p->nofile, 65536);
+	assert_true(p->has_core);
+	assert_int_equal(p->core, 0);
+	assert_true(p->has_nice);
+	assert_int_equal(p->nice, -5);
+	config_free(c);
+
+	c = parse_ok(MINIMAL "limit_core = infinity\nnice = 19\n");
+	assert_int_equal(c->procs[0].core, UINT64_MAX);
+	assert_int_equal(c->procs[0].nice, 19);
+	assert_false(c->procs[0].has_nofile);
+	config_free(c);
+
+	c = parse_ok(MINIMAL "limit_core = 512M\nnice = +3\n");
+	assert_int_equal(c->procs[0].core, 512ULL << 20);
+	assert_int_equal(c->procs[0].nice, 3);
+	config_free(c);
+
+	c = parse_ok(MINIMAL "limit_core = 2K\nnice = 0\n");
+	assert_int_equal(c->procs[0].core, 2048);
+	assert_true(c->procs[0].has_nice);
+	config_free(c);
+
+	c = parse_ok(MINIMAL);
+	assert_false(c->procs[0].has_core);
+	assert_false(c->procs[0].has_nice);
+	config_free(c);
+}
+
+static void
+test_err_limits(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "limit_nofile = 0\n", ":5: limit_nofile: bad "
+	    "value '0' (expected a number of files, at least 1)");
+	expect_error(MINIMAL "limit_nofile = infinity\n", ":5: limit_nofile: "
+	    "bad value 'infinity' (expected a number of files, at least 1)");
+	expect_error(MINIMAL "limit_core = 5X\n", ":5: limit_core: bad value "
+	    "'5X' (expected bytes, e.g. 0, 512M, or infinity)");
+	expect_error(MINIMAL "limit_core = M\n", ":5: limit_core: bad value "
+	    "'M' (expected bytes, e.g. 0, 512M, or infinity)");
+	expect_error(MINIMAL "limit_core = 99999999999999999999\n",
+	    ":5: limit_core: bad value '99999999999999999999' (expected "
+	    "bytes, e.g. 0, 512M, or infinity)");
+	expect_error(MINIMAL "limit_core = 9999999999T\n", ":5: limit_core: "
+	    "bad value '9999999999T' (expected bytes, e.g. 0, 512M, or "
+	    "infinity)");
+	expect_error(MINIMAL "nice = 20\n",
+	    ":5: nice: bad value '20' (expected -20 to 19)");
+	expect_error(MINIMAL "nice = -21\n",
+	    ":5: nice: bad value '-21' (expected -20 to 19)");
+	expect_error(MINIMAL "nice = high\n",
+	    ":5: nice: bad value 'high' (expected -20 to 19)");
+	expect_error(MINIMAL "nice = 1\nnice = 2\n",
+	    ":6: duplicate key 'nice' in [process p] (first at line 5)");
+}
+
 int
 main(void)
 {
@@ -1019,6 +1168,10 @@ main(void)
 		cmocka_unit_test(test_err_ready),
 		cmocka_unit_test(test_err_values),
 		cmocka_unit_test(test_err_env),
+		cmocka_unit_test(test_env_file),
+		cmocka_unit_test(test_err_env_file),
+		cmocka_unit_test(test_limits_nice),
+		cmocka_unit_test(test_err_limits),
 		cmocka_unit_test(test_err_user_group),
 		cmocka_unit_test(test_err_commands),
 		cmocka_unit_test(test_err_refs),
