@@ -30,7 +30,7 @@ LIBS	= $(PKG_LIBS) -lev -lm
 
 BUILD_DEBS = gcc make pkg-config libev-dev libinih-dev libsystemd-dev
 CHECK_DEBS = $(BUILD_DEBS) libcmocka-dev python3-pytest cppcheck util-linux \
-	     procps prometheus
+	     procps prometheus systemd
 
 # Shared by both binaries: the configuration and its parsers.
 COMMON	= config.c parse.c words.c json.c ctlpath.c
@@ -38,13 +38,15 @@ COMMON	= config.c parse.c words.c json.c ctlpath.c
 MACHINE	= machine.c climb.c rewind.c restart.c reload.c intensity.c
 # The daemon: libev glue that turns events into calls, actions into syscalls.
 DAEMON	= stackd.c events.c log.c spawn.c reap.c probe.c hook.c relay.c ready.c \
-	  reconfigure.c control.c notify.c status.c metrics.c
+	  reconfigure.c control.c notify.c status.c metrics.c \
+	  notifymsg.c watchdog.c
 CTL	= stackctl.c
 
 STACKD_OBJ   = $(addprefix $(B)/,$(COMMON:.c=.o) $(MACHINE:.c=.o) $(DAEMON:.c=.o))
 STACKCTL_OBJ = $(addprefix $(B)/,$(COMMON:.c=.o) $(CTL:.c=.o))
 
-UNIT	= test_words test_parse test_intensity test_machine test_metrics
+UNIT	= test_words test_parse test_intensity test_machine test_metrics \
+	  test_notifymsg
 UNIT_BIN = $(addprefix $(B)/,$(UNIT))
 
 VERSION	= 0.1.0
@@ -82,6 +84,8 @@ $(B)/test_intensity: $(B)/test_intensity.o $(B)/intensity.o
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 $(B)/test_machine: $(B)/test_machine.o $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+$(B)/test_notifymsg: $(B)/test_notifymsg.o $(B)/notifymsg.o
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 $(B)/test_metrics: $(B)/test_metrics.o $(B)/metrics.o $(B)/log.o \
 	    $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka

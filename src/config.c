@@ -176,6 +176,8 @@ config_proc_equal(const struct proc_conf *a, const struct proc_conf *b)
 	    a->stop_timeout != b->stop_timeout || a->log != b->log ||
 	    !str_equal(a->log_path, b->log_path))
 		return false;
+	if (a->watchdog != b->watchdog)
+		return false;
 	for (i = 0; i < a->ngroups; i++)
 		if (a->groups[i] != b->groups[i])
 			return false;

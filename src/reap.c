@@ -42,7 +42,7 @@ reap_one(struct daemon *d, pid_t pid, int status)
 	char	how[64];
 
 	if ((i = machine_proc_by_pid(&d->m, pid)) >= 0) {
-		ready_close(d, i);
+		ready_reaped(d, i);
 		machine_proc_exited(&d->m, i, status, now_msec());
 		return;
 	}
