@@ -30,7 +30,7 @@ LIBS	= $(PKG_LIBS) -lev -lm
 
 BUILD_DEBS = gcc make pkg-config libev-dev libinih-dev libsystemd-dev
 CHECK_DEBS = $(BUILD_DEBS) libcmocka-dev python3-pytest cppcheck util-linux \
-	     procps prometheus systemd
+	     procps prometheus
 
 # Shared by both binaries: the configuration and its parsers.
 COMMON	= config.c parse.c words.c json.c ctlpath.c
