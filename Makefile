@@ -38,9 +38,10 @@ COMMON	= config.c parse.c words.c json.c ctlpath.c
 MACHINE	= machine.c climb.c rewind.c restart.c reload.c intensity.c
 # The daemon: libev glue that turns events into calls, actions into syscalls.
 DAEMON	= stackd.c events.c log.c spawn.c reap.c probe.c hook.c relay.c ready.c \
-	  reconfigure.c control.c notify.c status.c metrics.c \
-	  notifymsg.c watchdog.c
+	  reconfigure.c control.c notify.c status.c metrics.c
 CTL	= stackctl.c
+# Readiness from the children (ready.c): the sd_notify parser, the watchdog.
+DAEMON	+= notifymsg.c watchdog.c
 
 STACKD_OBJ   = $(addprefix $(B)/,$(COMMON:.c=.o) $(MACHINE:.c=.o) $(DAEMON:.c=.o))
 STACKCTL_OBJ = $(addprefix $(B)/,$(COMMON:.c=.o) $(CTL:.c=.o))
