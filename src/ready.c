@@ -464,11 +464,8 @@ ready_fd_open(struct daemon *d, int i, int *wfd)
 		watches[i] = NULL;
 		return -1;
 	}
-	/* The child's end must block like any ordinary fd; if it cannot,
-	 * it still works for a newline or two. */
-	if (fcntl(fds[1], F_SETFL, 0) == -1)
-		log_errno("process %s: readiness pipe: fcntl",
-		    d->cfg->procs[i].name);
+	/* The child's end must block like any ordinary fd. */
+	fcntl(fds[1], F_SETFL, 0);
 	ev_io_init(&w->io, ready_fd_read, fds[0], EV_READ);
 	ev_io_start(d->loop, &w->io);
 	*wfd = fds[1];
