@@ -45,11 +45,14 @@ MACHINE	= machine.c climb.c rewind.c restart.c reload.c intensity.c
 DAEMON	= stackd.c events.c log.c spawn.c reap.c probe.c hook.c relay.c ready.c \
 	  reconfigure.c control.c request.c notify.c status.c metrics.c
 CTL	= stackctl.c
+# Readiness from the children (ready.c): the sd_notify parser, the watchdog.
+DAEMON	+= notifymsg.c watchdog.c
 
 STACKD_OBJ   = $(addprefix $(B)/,$(COMMON:.c=.o) $(MACHINE:.c=.o) $(DAEMON:.c=.o))
 STACKCTL_OBJ = $(addprefix $(B)/,$(COMMON:.c=.o) $(CTL:.c=.o))
 
-UNIT	= test_words test_parse test_intensity test_machine test_metrics
+UNIT	= test_words test_parse test_intensity test_machine test_metrics \
+	  test_notifymsg
 UNIT_BIN = $(addprefix $(B)/,$(UNIT))
 
 VERSION	= 0.1.0
@@ -88,6 +91,8 @@ $(B)/test_intensity: $(B)/test_intensity.o $(B)/intensity.o
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 $(B)/test_machine: $(B)/test_machine.o $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+$(B)/test_notifymsg: $(B)/test_notifymsg.o $(B)/notifymsg.o
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 $(B)/test_metrics: $(B)/test_metrics.o $(B)/metrics.o $(B)/log.o \
 	    $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka

@@ -182,6 +182,8 @@ config_proc_equal(const struct proc_conf *a, const struct proc_conf *b)
 	    a->has_core != b->has_core || a->core != b->core ||
 	    a->has_nice != b->has_nice || a->nice != b->nice)
 		return false;
+	if (a->watchdog != b->watchdog)
+		return false;
 	for (i = 0; i < a->ngroups; i++)
 		if (a->groups[i] != b->groups[i])
 			return false;

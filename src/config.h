@@ -42,6 +42,7 @@ struct proc_conf {
 	enum proc_ready	 ready;
 	int		 ready_fd;	/* N of ready = fd:N */
 	msec_t		 ready_delay;
+	msec_t		 watchdog;	/* ready = notify: 0 off */
 	enum proc_restart restart;
 	struct command	 probe;		/* ready = probe */
 	msec_t		 probe_timeout;	/* default: the level's */

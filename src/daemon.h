@@ -73,8 +73,22 @@ void	 relay_close_all(struct daemon *);
 int	 ready_notify_open(struct daemon *, int proc, char *addr, size_t);
 int	 ready_fd_open(struct daemon *, int proc, int *wfd);
 void	 ready_close(struct daemon *, int proc);
+void	 ready_reaped(struct daemon *, int proc);
 void	 ready_close_all(struct daemon *);
 void	 ready_remap(struct daemon *, const int *map, int nold, int nnew);
+
+/* watchdog.c: watchdog = of a ready = notify process; ready.c owns it */
+struct watchdog {
+	ev_timer	 timer;		/* first: the callback casts */
+	int		 proc;
+	int		 phase;
+};
+void	 watchdog_init(struct watchdog *, int proc);
+int	 watchdog_env(const struct proc_conf *, char ***env, char **own_pid);
+void	 watchdog_ping(struct daemon *, struct watchdog *);
+void	 watchdog_fire(struct daemon *, struct watchdog *, const char *why);
+void	 watchdog_disarm(struct daemon *, struct watchdog *);
+void	 watchdog_cancel(struct daemon *, struct watchdog *);
 
 /* reconfigure.c: reload, the daemon's side */
 int	 reconfigure(struct daemon *, char *err, size_t);
@@ -94,6 +108,8 @@ void	 notify_fini(struct daemon *);
 void	 events_line(struct daemon *, const struct action *, struct buf *);
 void	 events_publish(struct daemon *, const struct action *);
 void	 events_daemon(struct daemon *, enum event_kind, const char *);
+void	 events_process(struct daemon *, enum event_kind, int proc,
+	    const char *);
 
 /* control.c */
 int	 control_init(struct daemon *);

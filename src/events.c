@@ -107,6 +107,11 @@ events_detail(struct daemon *d, struct buf *b, const struct action *a)
 	case EVT_SHUTDOWN:
 		buf_printf(b, ",\"exit_code\":%d", a->code);
 		break;
+	case EVT_PROCESS_STATUS:
+		/* The text is the child's own, not a reason. */
+		buf_printf(b, ",\"pid\":%ld,\"status\":", (long)a->pid);
+		buf_json_str(b, a->text);
+		return;
 	case EVT_CLIMB_FAILED:
 	case EVT_LEVEL_FAILED:
 	case EVT_LEVEL_UP:
@@ -152,6 +157,21 @@ events_daemon(struct daemon *d, enum event_kind ev, const char *text)
 	struct action	a = { .kind = ACT_EVENT, .level = -1, .proc = -1 };
 
 	a.event = ev;
+	if (text != NULL)
+		snprintf(a.text, sizeof(a.text), "%s", text);
+	events_publish(d, &a);
+}
+
+/* What a child reported about itself (ready.c: STATUS=); the machine
+ * takes no part in it. */
+void
+events_process(struct daemon *d, enum event_kind ev, int proc,
+    const char *text)
+{
+	struct action	a = { .kind = ACT_EVENT, .level = -1, .proc = proc };
+
+	a.event = ev;
+	a.pid = d->m.procs[proc].pid;
 	if (text != NULL)
 		snprintf(a.text, sizeof(a.text), "%s", text);
 	events_publish(d, &a);

@@ -422,6 +422,9 @@ machine_proc_spawned(struct machine *m, int i, pid_t pid, bool exec_ok,
 	p->kill_at = MSEC_NEVER;
 	p->probing = false;
 	p->status_text[0] = '\0';
+	p->main_pid = 0;
+	p->errnum = 0;
+	p->stop_announced = false;
 	if (exec_ok) {
 		machine_event(m, EVT_PROCESS_STARTED, m->cfg->procs[i].level,
 		    i);
@@ -447,7 +450,9 @@ machine_proc_exited(struct machine *m, int i, int wstatus, msec_t now)
 	a->code = wstatus;
 	a->requested = p->state == PS_STOPPING;
 	p->pid = 0;
+	p->main_pid = 0;
 	p->last_status = wstatus;
+	p->last_errno = p->errnum;
 	p->exited_once = true;
 	p->ready_at = MSEC_NEVER;
 	if (p->probing) {
@@ -767,6 +772,7 @@ event_name(enum event_kind e)
 	case EVT_RELOAD_FAILED:		return "reload_failed";
 	case EVT_SHUTDOWN:		return "shutdown";
 	case EVT_SUBSCRIBED:		return "subscribed";
+	case EVT_PROCESS_STATUS:	return "process_status";
 	}
 	return "?";
 }
@@ -787,4 +793,16 @@ exit_text(int st, char *buf, size_t len)
 			    WTERMSIG(st));
 	} else
 		snprintf(buf, len, "status 0x%x", st);
+}
+
+void
+proc_exit_text(const struct proc_rt *p, char *buf, size_t len)
+{
+	size_t	n;
+
+	exit_text(p->last_status, buf, len);
+	n = strlen(buf);
+	if (p->last_errno > 0 && n < len)
+		snprintf(buf + n, len - n, ", ERRNO=%d: %s", p->last_errno,
+		    strerror(p->last_errno));
 }

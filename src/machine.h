@@ -75,7 +75,8 @@ enum event_kind {
 	EVT_RELOAD_OK,		/* from the daemon */
 	EVT_RELOAD_FAILED,	/* from the daemon; text: the error */
 	EVT_SHUTDOWN,		/* code: exit code; text: why */
-	EVT_SUBSCRIBED		/* from the daemon: first line to a subscriber */
+	EVT_SUBSCRIBED,		/* from the daemon: first line to a subscriber */
+	EVT_PROCESS_STATUS	/* from the daemon: proc, pid; text: STATUS= */
 };
 
 #define ACT_TEXTMAX	256
@@ -108,6 +109,11 @@ struct proc_rt {
 	struct window	 restarts;	/* for display: restarts in window */
 	uint64_t	 restarts_total;
 	char		 status_text[128];	/* STATUS= from the child */
+	/* Also from the child (ready.c), for this run: */
+	pid_t		 main_pid;	/* MAINPID=, 0 if none */
+	int		 errnum;	/* ERRNO=, 0 if none */
+	bool		 stop_announced; /* STOPPING=1 */
+	int		 last_errno;	/* errnum of the run that exited last */
 };
 
 struct level_rt {
@@ -200,6 +206,8 @@ const char *proc_state_name(enum proc_state);
 const char *probe_state_name(enum probe_state);
 const char *event_name(enum event_kind);
 void	 exit_text(int wstatus, char *, size_t);
+/* exit_text of the last exit, with the ERRNO= the process reported. */
+void	 proc_exit_text(const struct proc_rt *, char *, size_t);
 
 /*
  * Internal to machine.c, climb.c, rewind.c and restart.c.

@@ -916,6 +916,7 @@ static const struct parse_key parse_proc_keys[] = {
 	KFN("stop_signal", parse_proc_stop_signal, 0),
 	KEY("stop_timeout", PK_MSEC_POS, struct proc_conf, stop_timeout),
 	KFN("log", parse_proc_log, 0),
+	KEY("watchdog", PK_MSEC, struct proc_conf, watchdog),
 	{ NULL, PK_FN, 0, NULL, 0 }
 };
 
@@ -1182,6 +1183,10 @@ parse_end_proc(struct parse_state *st)
 	if (seen[PROC_PROBE] && p->ready != READY_PROBE)
 		parse_err(st, seen[PROC_PROBE],
 		    "probe: only used with ready = probe");
+	/* Only a notify child can ping; elsewhere it would kill for sure. */
+	if (p->watchdog > 0 && p->ready != READY_NOTIFY)
+		parse_err(st, parse_seen(st, "watchdog"),
+		    "watchdog: only used with ready = notify");
 	if (st->failed)
 		return -1;
 	return parse_user_group(st, p);

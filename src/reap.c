@@ -44,7 +44,7 @@ reap_one(struct daemon *d, pid_t pid, int status)
 	/* Its last lines come before its exit in the log. */
 	relay_drain(d, pid);
 	if ((i = machine_proc_by_pid(&d->m, pid)) >= 0) {
-		ready_close(d, i);
+		ready_reaped(d, i);
 		machine_proc_exited(&d->m, i, status, now_msec());
 		return;
 	}

@@ -128,9 +128,9 @@ restart_proc_exited(struct machine *m, int i, msec_t now)
 	struct level_rt		*l = &m->levels[pc->level];
 	enum proc_state		 was = p->state;
 	bool			 abnormal;
-	char			 how[64];
+	char			 how[128];
 
-	exit_text(p->last_status, how, sizeof(how));
+	proc_exit_text(p, how, sizeof(how));
 	abnormal = !WIFEXITED(p->last_status) ||
 	    WEXITSTATUS(p->last_status) != 0;
 	if (was == PS_STOPPING) {
@@ -147,8 +147,11 @@ restart_proc_exited(struct machine *m, int i, msec_t now)
 	}
 	if (was != PS_STARTING && was != PS_RUNNING)
 		return;
-	machine_log(m, abnormal ? LOG_WARNING : LOG_INFO, "process %s %s",
-	    pc->name, how);
+	/* After STOPPING=1 the exit was announced: no warning, but the
+	 * restart rules below apply as to any other exit. */
+	machine_log(m, abnormal && !p->stop_announced ? LOG_WARNING :
+	    LOG_INFO, "process %s %s%s", pc->name, how, p->stop_announced ?
+	    " (announced by STOPPING=1)" : "");
 	machine_status_changed(m);
 	if (pc->type == PROC_ONESHOT) {
 		p->state = abnormal ? PS_EXITED : PS_DONE;

@@ -302,6 +302,23 @@ spawn_creds(const struct proc_conf *pc, int errfd)
 		spawn_fail(errfd, STEP_CREDS);
 }
 
+/* Only the child knows its pid: write it into its environment, in the
+ * room the parent left (SPAWN_PID_ROOM digits). */
+static void
+spawn_own_pid(char *dst)
+{
+	char	digits[SPAWN_PID_ROOM];
+	long	pid = (long)getpid();
+	int	n = 0;
+
+	do
+		digits[n++] = (char)('0' + pid % 10);
+	while ((pid /= 10) > 0 && n < SPAWN_PID_ROOM);
+	while (n > 0)
+		*dst++ = digits[--n];
+	*dst = '\0';
+}
+
 static void __attribute__((noreturn))
 spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
 {
@@ -326,6 +343,8 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
 		spawn_limits(r->pc, errfd);
 		spawn_creds(r->pc, errfd);
 	}
+	if (r->own_pid != NULL)
+		spawn_own_pid(r->own_pid);
 	execvpe(r->argv[0], r->argv, r->env);
 	spawn_fail(errfd, STEP_EXEC);
 }

@@ -18,7 +18,12 @@ struct spawn_req {
 	int			  err_fd;	/* -1: inherit stderr */
 	int			  ready_fd;	/* -1, or becomes fd ready_num */
 	int			  ready_num;
+	char			 *own_pid;	/* NULL, or in env: room for
+						 * the child's own pid */
 };
+
+/* Digits reserved for own_pid: any pid_t. */
+#define SPAWN_PID_ROOM	10
 
 /*
  * Fork and exec.  Returns the pid (the child leads its own session and

@@ -68,6 +68,9 @@ daemon_ready_setup(struct daemon *d, int i, struct spawn_req *req)
 		if (ready_notify_open(d, i, addr, sizeof(addr)) == -1 ||
 		    spawn_env_set(&req->env, "NOTIFY_SOCKET", addr) == -1)
 			return -1;
+		if (pc->watchdog > 0 &&
+		    watchdog_env(pc, &req->env, &req->own_pid) == -1)
+			return -1;
 	} else if (pc->ready == READY_FD) {
 		if (ready_fd_open(d, i, &req->ready_fd) == -1)
 			return -1;

@@ -64,10 +64,13 @@ status_json_procs(struct daemon *d, struct buf *b, msec_t now)
 		    cfg->procs[i].type == PROC_ONESHOT ? "oneshot" : "longrun",
 		    proc_state_name(p->state));
 		if (p->pid > 0)
-			buf_printf(b, "\"pid\":%ld,\"uptime\":%.3f,",
-			    (long)p->pid, secs(now - p->started_at));
+			buf_printf(b, "\"pid\":%ld,\"main_pid\":%ld,"
+			    "\"uptime\":%.3f,", (long)p->pid,
+			    (long)(p->main_pid > 0 ? p->main_pid : p->pid),
+			    secs(now - p->started_at));
 		else
-			buf_printf(b, "\"pid\":null,\"uptime\":null,");
+			buf_printf(b, "\"pid\":null,\"main_pid\":null,"
+			    "\"uptime\":null,");
 		buf_printf(b, "\"restarts\":%d,\"restarts_total\":%llu,"
 		    "\"last_exit\":", intensity_count(&p->restarts, now,
 		    lc->period), (unsigned long long)p->restarts_total);
@@ -76,11 +79,30 @@ status_json_procs(struct daemon *d, struct buf *b, msec_t now)
 			buf_json_str(b, how);
 		} else
 			buf_printf(b, "null");
+		if (p->exited_once && p->last_errno > 0)
+			buf_printf(b, ",\"last_errno\":%d", p->last_errno);
+		else
+			buf_printf(b, ",\"last_errno\":null");
 		buf_printf(b, ",\"status\":");
 		buf_json_str(b, p->status_text);
 		buf_printf(b, "}");
 	}
 	buf_printf(b, "]");
+}
+
+/*
+ * Is a next climb attempt pending?  Also while the failed level is still
+ * being stopped: its time is already set by the backoff.
+ */
+static bool
+status_retry_due(const struct machine *m)
+{
+	int	lvl;
+
+	if (m->shutting_down || m->current >= m->target)
+		return false;
+	return !machine_busy(m, &lvl) ||
+	    m->levels[lvl].state != LEVEL_CLIMBING;
 }
 
 void
@@ -100,8 +122,7 @@ status_json(struct daemon *d, struct buf *b, msec_t now)
 	buf_printf(b, ",\"levels_total\":%d,\"ready_level\":%d,"
 	    "\"alarm\":%s,\"next_attempt_in\":", cfg->nlevels,
 	    cfg->ready_level, m->alarm ? "true" : "false");
-	if (!m->shutting_down && m->current < m->target &&
-	    !machine_busy(m, NULL))
+	if (status_retry_due(m))
 		buf_printf(b, "%.3f", m->retry_at > now ?
 		    secs(m->retry_at - now) : 0.0);
 	else
@@ -189,7 +210,8 @@ status_text_procs(struct daemon *d, struct buf *b, msec_t now, bool on)
 	const struct stack_conf	*cfg = d->cfg;
 	struct proc_rt		*p;
 	const char		*st;
-	char			 up[32], how[64], pid[16];
+	char			 up[32], how[80], pid[16];
+	size_t			 n;
 	int			 i, w = 7, lw = 5;
 
 	for (i = 0; i < cfg->nprocs; i++) {
@@ -207,12 +229,18 @@ status_text_procs(struct daemon *d, struct buf *b, msec_t now, bool on)
 		snprintf(pid, sizeof(pid), "-");
 		snprintf(up, sizeof(up), "-");
 		if (p->pid > 0) {
-			snprintf(pid, sizeof(pid), "%ld", (long)p->pid);
+			/* The main pid the process reported, if it did. */
+			snprintf(pid, sizeof(pid), "%ld", (long)(p->main_pid >
+			    0 ? p->main_pid : p->pid));
 			human_duration(now - p->started_at, up, sizeof(up));
 		}
 		snprintf(how, sizeof(how), "-");
 		if (p->exited_once)
 			exit_text(p->last_status, how, sizeof(how));
+		if (p->exited_once && p->last_errno > 0 &&
+		    (n = strlen(how)) < sizeof(how))
+			snprintf(how + n, sizeof(how) - n, ", ERRNO=%d",
+			    p->last_errno);
 		buf_printf(b, "  %-*s  %-*s  %s%-8s%s  %7s  %8s  %8d  %-18s  "
 		    "%s\n", w, cfg->procs[i].name, lw,
 		    cfg->levels[cfg->procs[i].level].name, color(on, st), st,
@@ -238,8 +266,7 @@ status_text(struct daemon *d, struct buf *b, msec_t now, bool on)
 	if (m->alarm)
 		buf_printf(b, "%sALARM: below target%s\n", on ? "\033[1;31m" :
 		    "", RESET(on));
-	if (!m->shutting_down && m->current < m->target &&
-	    !machine_busy(m, NULL)) {
+	if (status_retry_due(m)) {
 		human_duration(m->retry_at > now ? m->retry_at - now : 0, when,
 		    sizeof(when));
 		buf_printf(b, "next climb attempt in %s\n", when);

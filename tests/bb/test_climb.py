@@ -132,8 +132,9 @@ def test_ready_timeout_fails_attempt(stack):
         msg="two attempts")
     assert st["level"] == 0
     assert st["last_failure"], st
-    pids = [int(x) for x in stack.lines("p.pids")]
-    assert len(set(pids)) >= 2, pids
+    # the second attempt has started; its shell may not have written yet
+    pids = stack.wait_until(lambda: len(set(p := [int(x) for x in stack.lines("p.pids")])) >= 2
+                            and p, msg="a pid per attempt")
     stack.wait_until(lambda: not alive(pids[0]), timeout=2,
                      msg="process of the failed attempt stopped")
 

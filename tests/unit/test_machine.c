@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -2272,6 +2273,75 @@ test_idle_with_probe(void **state)
 	assert_int_equal(machine_next_deadline(&H.m), 25000);
 }
 
+/* --- what a notify child said about itself ------------------------------ */
+
+/* The first log line at or after from that contains text; NULL if none. */
+static const struct action *
+find_log(size_t from, const char *text)
+{
+	size_t	i;
+
+	for (i = from; i < H.nlog; i++)
+		if (H.log[i].a.kind == ACT_LOG &&
+		    strstr(H.log[i].a.text, text) != NULL)
+			return &H.log[i].a;
+	return NULL;
+}
+
+/*
+ * ready.c writes ERRNO=, MAINPID= and STOPPING=1 into proc_rt.  ERRNO=
+ * goes with the exit that follows and is logged with it; STOPPING=1 makes
+ * that exit an expected one in the log, but the restart type still
+ * decides; all of it belongs to one run and is gone at the next.
+ */
+static void
+test_notify_reports(void **state)
+{
+	const struct action	*l;
+	size_t			 mark;
+	int			 a;
+
+	(void)state;
+	h_init(STACK_HDR "intensity = 10\n"
+	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "ready = notify\n");
+	a = P("a");
+	h_start(0);
+	h_ready(a);
+	assert_int_equal(H.m.current, 1);
+
+	H.m.procs[a].errnum = 98;
+	H.m.procs[a].main_pid = H.pid[a] + 1;
+	mark = H.nlog;
+	h_exit(a, EXITED(1));
+	assert_non_null(l = find_log(mark, "process a exited 1, ERRNO=98: "));
+	assert_int_equal(l->prio, LOG_WARNING);
+	assert_int_equal(H.m.procs[a].last_errno, 98);
+	assert_int_equal(count_spawns(a), 2);
+	assert_int_equal(H.m.procs[a].errnum, 0);
+	assert_int_equal(H.m.procs[a].main_pid, 0);
+	h_ready(a);
+
+	/* announced: not a warning, even when abnormal; still restarted */
+	H.m.procs[a].stop_announced = true;
+	mark = H.nlog;
+	h_exit(a, EXITED(3));
+	assert_non_null(l = find_log(mark,
+	    "process a exited 3 (announced by STOPPING=1)"));
+	assert_int_equal(l->prio, LOG_INFO);
+	assert_int_equal(H.m.procs[a].last_errno, 0);
+	assert_int_equal(count_spawns(a), 3);
+	assert_false(H.m.procs[a].stop_announced);
+	h_ready(a);
+
+	/* not announced: the same exit is a warning again */
+	mark = H.nlog;
+	h_exit(a, EXITED(3));
+	assert_non_null(l = find_log(mark, "process a exited 3"));
+	assert_int_equal(l->prio, LOG_WARNING);
+	assert_null(strstr(l->text, "STOPPING"));
+}
+
 int
 main(void)
 {
@@ -2318,6 +2388,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(test_idle, teardown),
 		cmocka_unit_test_teardown(test_idle_with_probe, teardown),
+		cmocka_unit_test_teardown(test_notify_reports, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -822,6 +822,32 @@ test_err_process_structure(void **state)
 	    ":3: level: no level named 'top'");
 }
 
+/* watchdog = (ready = notify only): a duration, 0 (the default) is off. */
+static void
+test_watchdog(void **state)
+{
+	struct stack_conf	*c;
+
+	(void)state;
+	c = parse_ok(MINIMAL);
+	assert_int_equal(c->procs[0].watchdog, 0);
+	config_free(c);
+	c = parse_ok(MINIMAL "ready = notify\nwatchdog = 2.5s\n");
+	assert_int_equal(c->procs[0].watchdog, 2500);
+	config_free(c);
+	c = parse_ok(MINIMAL "watchdog = 0\n");
+	assert_int_equal(c->procs[0].watchdog, 0);
+	config_free(c);
+	expect_error(MINIMAL "watchdog = 10s\n",
+	    ":5: watchdog: only used with ready = notify");
+	expect_error(MINIMAL "watchdog = 1s\nready = fd:3\n",
+	    ":5: watchdog: only used with ready = notify");
+	expect_error(MINIMAL "ready = notify\nwatchdog = soon\n",
+	    ":6: watchdog: bad duration 'soon' (use e.g. 250ms, 10s, 2m, 1h)");
+	expect_error(MINIMAL "ready = notify\nwatchdog = 1s\nwatchdog = 2s\n",
+	    ":7: duplicate key 'watchdog' in [process p] (first at line 6)");
+}
+
 static void
 test_err_ready(void **state)
 {
@@ -1166,6 +1192,7 @@ main(void)
 		cmocka_unit_test(test_err_keys),
 		cmocka_unit_test(test_err_process_structure),
 		cmocka_unit_test(test_err_ready),
+		cmocka_unit_test(test_watchdog),
 		cmocka_unit_test(test_err_values),
 		cmocka_unit_test(test_err_env),
 		cmocka_unit_test(test_env_file),
