@@ -118,7 +118,7 @@ check: check-deps
 # libFuzzer targets (tests/fuzz), built with clang into build-fuzz/.  The
 # checked-in corpus is only read; new inputs go to a scratch directory, and
 # a crash is written to build-fuzz/ -- add it to the corpus once fixed.
-FUZZ	= request words parse
+FUZZ	= request words parse notify
 FUZZ_SECONDS ?= 60
 FUZZ_CC	= clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -126,6 +126,7 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZ_SRC_request = src/request.c
 FUZZ_SRC_words	 = src/words.c
 FUZZ_SRC_parse	 = $(addprefix src/,$(COMMON))
+FUZZ_SRC_notify	 = src/notifymsg.c
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/*.c src/*.h
 	@mkdir -p build-fuzz
