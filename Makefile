@@ -3,6 +3,8 @@
 #   make            build build/stackd and build/stackctl
 #   make run        build and run conf/example.ini in the foreground
 #   make check      build, then run every test (also under ASan+UBSan)
+#   make bench      build, then stackd against tini, dumb-init, s6, runit and
+#                   supervisord (bench/README.md; ~10 min; BENCH_QUICK=1: < 1 min)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 #
@@ -49,7 +51,7 @@ UNIT_BIN = $(addprefix $(B)/,$(UNIT))
 
 VERSION	= 0.1.0
 
-.PHONY: all deps check-deps run check unit bb cppcheck install clean
+.PHONY: all deps check-deps run check unit bb cppcheck bench install clean
 
 all: $(B)/stackd $(B)/stackctl
 
@@ -105,6 +107,12 @@ check: check-deps
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	    --inline-suppr --std=c11 -D_GNU_SOURCE -DSTACKD_VERSION='"x"' src
+
+# Not part of check: speed targets live in the benchmark.  The harness
+# installs the anchors' Debian packages itself (or prints the command).
+bench: all
+	BENCH_COMMAND="make bench$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))" \
+	    $(PYTHON) bench/bench.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
