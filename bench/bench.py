@@ -227,6 +227,14 @@ def loadavg():
         return [float(x) for x in f.read().split()[:3]]
 
 
+def runnable():
+    """Tasks running or runnable right now, the harness itself excluded:
+    unlike the 1-minute load average, not inflated by the bench's own
+    bursts (1000 children starting at once) a few seconds earlier."""
+    with open("/proc/loadavg") as f:
+        return int(f.read().split()[3].split("/")[0]) - 1
+
+
 # --------------------------------------------------------------------------
 # the stamp file written by helper.c
 
@@ -878,6 +886,7 @@ class Ctx:
         self.skipped = []
         self.failures = []
         self.loads = []
+        self.running = []
         self.seq = 0
 
     def start_timeout(self, n):
@@ -1006,8 +1015,12 @@ def report(ctx, tools, meta):
                                      "only, the figures mean nothing)"
                                      if ctx.quick else ""), ""]
     out += ["- date: %s" % meta["date"], "- machine: %s" % meta["machine"],
-            "- load average (1 min) during the run: min %.2f, median %.2f, "
-            "max %.2f; at start %s, at end %s" % meta["load"],
+            "- load average (1 min) before each run: min %.2f, median %.2f, "
+            "max %.2f; at start %s, at end %s (the 1-minute average also "
+            "counts the bench's own bursts: 1000 children starting at once)"
+            % meta["load"],
+            "- tasks runnable besides the harness, sampled before each run "
+            "(other users' load): min %d, median %g, max %d" % meta["running"],
             "- command: `%s`" % meta["command"],
             "- duration: %.0f s, up to %d rounds (1000 children and orphans: "
             "up to 2), tools interleaved A B A B within each scenario, "
@@ -1115,19 +1128,23 @@ def main():
               (t.name == "stackd" or not ctx.quick)], 2),
         ]
         done = 0
+        took = {}       # block index -> seconds it took in round 1
         for rnd in range(ctx.rounds):
-            for name, fn, ts, maxr in plan:
+            for bi, (name, fn, ts, maxr) in enumerate(plan):
                 if (only and name not in only) or rnd >= maxr:
                     continue
-                if time.monotonic() - t_begin > args.budget:
+                el = time.monotonic() - t_begin
+                if el + took.get(bi, 0) > args.budget:
                     ctx.skipped.append("round %d: %s%s" % (
                         rnd + 1, name, "" if name != "tree" else
-                        " (%d children)" % (ctx.N[0] if fn is plan[0][1]
+                        " (%d children)" % (ctx.N[0] if bi == 0
                                             else ctx.N[1])))
                     continue
+                t_block = time.monotonic()
                 k = rnd % len(ts) if ts else 0
                 for t in ts[k:] + ts[:k]:
                     ctx.loads.append(loadavg()[0])
+                    ctx.running.append(runnable())
                     log("bench: round %d: %s / %s" % (rnd + 1, name,
                                                      t.name))
                     try:
@@ -1138,6 +1155,7 @@ def main():
                         ctx.fail(name, t, rnd + 1, "%s: %s" % (
                             type(e).__name__, e))
                         kill_everything()
+                took.setdefault(bi, time.monotonic() - t_block)
             done += 1
         ctx.rounds = done
     except KeyboardInterrupt:
@@ -1158,6 +1176,9 @@ def main():
         "load": (min(lds), statistics.median(lds), max(lds),
                  "%.2f %.2f %.2f" % tuple(load0),
                  "%.2f %.2f %.2f" % tuple(load1)),
+        "running": (min(ctx.running or [0]),
+                    statistics.median(ctx.running or [0]),
+                    max(ctx.running or [0])),
         "command": os.environ.get("BENCH_COMMAND") or " ".join(
             shlex.quote(a) for a in [sys.executable] + sys.argv),
         "elapsed": time.monotonic() - t_begin,
