@@ -561,7 +561,11 @@ def kill_restart(run, tags, k, up_for, timeout=5.0):
         pid, t_exec = run.stamps.last[tag]
         wait_until(lambda: now_ns() - t_exec > up_for * 1e9, up_for + 1)
         t = now_ns()
-        os.kill(pid, signal.SIGKILL)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:      # restarted behind our back
+            lat.append(None)
+            break
         ok = wait_until(lambda: (run.stamps.poll() or True) and
                         run.stamps.last[tag][0] != pid, timeout, 0.001)
         if not ok:
