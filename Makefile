@@ -4,6 +4,8 @@
 #   make run        build and run conf/example.ini in the foreground
 #   make check      build, then run every test (also under ASan+UBSan)
 #   make fuzz       run each libFuzzer target FUZZ_SECONDS (default 60)
+#   make bench      build, then stackd against tini, dumb-init, s6, runit and
+#                   supervisord (bench/README.md; ~10 min; BENCH_QUICK=1: < 1 min)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        build/stackd_VERSION_ARCH.deb (packaging/make-deb.sh)
 #   make clean
@@ -57,8 +59,8 @@ UNIT_BIN = $(addprefix $(B)/,$(UNIT))
 
 VERSION	= 0.1.0
 
-.PHONY: all deps check-deps run check unit bb cppcheck fuzz fuzz-build install \
-	deb clean
+.PHONY: all deps check-deps run check unit bb cppcheck fuzz fuzz-build bench \
+	install deb clean
 
 all: $(B)/stackd $(B)/stackctl
 
@@ -146,6 +148,12 @@ fuzz: check-deps fuzz-build
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	    --inline-suppr --std=c11 -D_GNU_SOURCE -DSTACKD_VERSION='"x"' src
+
+# Not part of check: speed targets live in the benchmark.  The harness
+# installs the anchors' Debian packages itself (or prints the command).
+bench: all
+	BENCH_COMMAND="make bench$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))" \
+	    $(PYTHON) bench/bench.py $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
