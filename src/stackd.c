@@ -353,8 +353,12 @@ daemon_main(struct stack_conf *cfg)
 	daemon_self = &d;
 	d.cfg = cfg;
 	/* Not the default loop: that one would install its own SIGCHLD
-	 * handler and waitpid(-1), and stackd owns the only one. */
-	if ((d.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV)) == NULL) {
+	 * handler and waitpid(-1), and stackd owns the only one.  Signals
+	 * through a signalfd: a burst of SIGCHLDs (a thousand orphans at
+	 * once) is one read, not a signal delivery each; children get an
+	 * empty signal mask back in spawn.c. */
+	if ((d.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV |
+	    EVFLAG_SIGNALFD)) == NULL) {
 		log_msg(LOG_ERR, "cannot create the event loop");
 		config_free(cfg);
 		return 1;
