@@ -6,6 +6,9 @@
 #   make fuzz       run each libFuzzer target FUZZ_SECONDS (default 60)
 #   make bench      build, then stackd against tini, dumb-init, s6, runit and
 #                   supervisord (bench/README.md; ~10 min; BENCH_QUICK=1: < 1 min)
+#   make soak       the chaos soak, SOAK_SECONDS (default 600) of faults
+#   make soak-report  the same, writing the figures to tests/soak/RESULTS.md
+#   make valgrind   the memcheck scenario alone (make check runs it too)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        build/stackd_VERSION_ARCH.deb (packaging/make-deb.sh)
 #   make clean
@@ -36,7 +39,8 @@ LIBS	= $(PKG_LIBS) -lev -lm
 
 BUILD_DEBS = gcc make pkg-config libev-dev libinih-dev libsystemd-dev
 CHECK_DEBS = $(BUILD_DEBS) libcmocka-dev python3-pytest cppcheck util-linux \
-	     procps prometheus python3-yaml systemd clang libclang-rt-14-dev
+	     procps prometheus python3-yaml systemd clang libclang-rt-14-dev \
+	     valgrind strace
 DEB_DEBS = $(BUILD_DEBS) debhelper dpkg-dev
 
 # Shared by both binaries: the configuration and its parsers.
@@ -60,7 +64,7 @@ UNIT_BIN = $(addprefix $(B)/,$(UNIT))
 VERSION	= 0.1.0
 
 .PHONY: all deps check-deps run check unit bb cppcheck fuzz fuzz-build bench \
-	install deb clean
+	install deb clean soak soak-report valgrind
 
 all: $(B)/stackd $(B)/stackctl
 
@@ -115,7 +119,27 @@ check: check-deps
 	@for t in $(UNIT); do ./$(B)/$$t || exit 1; ./build-asan/$$t || exit 1; done
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5 >build-fuzz.log 2>&1 || \
 	    { tail -40 build-fuzz.log; exit 1; }
+	@$(MAKE) --no-print-directory soak SOAK_SECONDS=60
 	STACKD_BUILDS="$(B) build-asan" $(PYTHON) -m pytest -q -p no:cacheprovider tests/bb
+
+# The chaos soak (tests/soak/soak.py; its header says what it injects and
+# checks) against $(B)/stackd only: under ASan, RSS never returns to a
+# baseline (the allocator quarantines freed memory) and every spawn is
+# slower, while the sanitizers' findings are what the bb suite is for.
+# `make check` runs 60 seconds of it.
+SOAK_SECONDS ?= 600
+soak: check-deps all
+	$(PYTHON) tests/soak/soak.py --build $(B) --seconds $(SOAK_SECONDS) \
+	    $(if $(SOAK_REPORT),--report $(SOAK_REPORT))
+
+soak-report:
+	@$(MAKE) --no-print-directory soak SOAK_REPORT=tests/soak/RESULTS.md
+
+# valgrind memcheck of a climb-rewind-reload-shutdown scenario; part of
+# the bb suite, here on its own.
+valgrind: check-deps all
+	STACKD_BUILDS="$(B)" $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    tests/bb/test_valgrind.py
 
 # libFuzzer targets (tests/fuzz), built with clang into build-fuzz/.  The
 # checked-in corpus is only read; new inputs go to a scratch directory, and

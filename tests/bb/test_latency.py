@@ -1,0 +1,83 @@
+"""The control socket must answer while processes start (issue 6, item 3:
+"status answers within 100 ms at every sample").
+
+The chaos soak (tests/soak) sees `status` replies of several hundred
+milliseconds whenever a level or a strategy restart starts a dozen
+processes on a slow machine, with stackd found blocked in a pipe read.
+This test makes that deterministic: under `strace --seccomp-bpf -e
+inject=execve:delay_enter=...` every exec of a child takes EXEC_DELAY, as
+it does for a binary on a slow or cold filesystem, and `status` is asked
+for continuously while a level of four processes climbs.
+"""
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import level, proc
+
+EXEC_DELAY = 0.3       # seconds added to every execve of a child
+LIMIT = 0.100
+
+
+def status_rtt(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    t = time.monotonic()
+    try:
+        s.connect(path)
+        s.sendall(b"status json\n")
+        while s.recv(65536):
+            pass
+    finally:
+        s.close()
+    return time.monotonic() - t
+
+
+@pytest.mark.xfail(strict=True, reason=
+    "stackd bug: spawn.c spawn() blocks the event loop in read() on the "
+    "close-on-exec pipe until the new child has exec'd, once per child; "
+    "starting N processes stalls stackd for N times the fork+exec time "
+    "(5-30 ms each on the 2-core test VM: 200-450 ms for a 13-process "
+    "level in the soak; here 4 x 300 ms).  Fix: watch the exec-status pipe "
+    "from the loop and report exec success/failure when it arrives, "
+    "instead of waiting for it in spawn() (spawn.c, stackd.c "
+    "daemon_spawn, probe.c, hook.c).")
+def test_status_answers_while_a_slow_exec_starts(stack):
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed (make check-deps installs it)")
+    # Absolute paths: execvp would pay the delay once per PATH entry.
+    stack.write(level("one") + proc("base", "one", "/bin/sleep 300") +
+                level("two") +
+                "".join(proc("p%d" % i, "two", "/bin/sleep 300") for i in range(4)),
+                target=1)
+    stack.start(wrapper=["strace", "-f", "-qq", "--seccomp-bpf", "-o", "/dev/null",
+                         "-e", "trace=execve",
+                         "-e", "inject=execve:delay_enter=%d" % (EXEC_DELAY * 1e6)],
+                # LeakSanitizer cannot run under ptrace
+                env={"ASAN_OPTIONS": "abort_on_error=0:detect_leaks=0"})
+    stack.wait_level(1, timeout=15)
+    rtts = []
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            rtts.append(status_rtt(stack.ctl_path))
+            time.sleep(0.02)
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        time.sleep(0.2)
+        assert stack.ctl("target", "top").returncode == 0
+        stack.wait_level(2, timeout=30)
+    finally:
+        done.set()
+        t.join(15)
+    worst = max(rtts)
+    assert worst <= LIMIT, ("status took %.0f ms at worst (%d samples) while four "
+                            "processes started, each exec taking %.0f ms"
+                            % (worst * 1000, len(rtts), EXEC_DELAY * 1000))
+    assert stack.stop() == 0
