@@ -187,19 +187,10 @@ def test_sigterm_at_rest_200(stack):
     terminate_and_check(stack)
 
 
-@pytest.mark.xfail(strict=True, reason=
-    "stackd bug: the last output of children that exit just before stackd "
-    "does is lost.  stackd.c daemon_finish() breaks the event loop as soon "
-    "as the last child is reaped, and relay.c relay_close_all() then closes "
-    "every relay pipe after flushing only what relay_read() had already "
-    "read into r->buf; what is still in the pipe (up to 64 KiB per child, "
-    "read 1 KiB per loop iteration) is discarded.  Fix (relay.c, owned by "
-    "the output work): drain each pipe to EOF in relay_close_all() -- every "
-    "writer is gone by then, so the reads end.")
 def test_last_words_written_at_exit_are_delivered(stack):
     # Four children each dump ~50 KiB in one write on SIGTERM and exit at
-    # once: stackd reaps them long before it has read that much, 1 KiB a
-    # loop iteration.  Every line must still reach its stdout.
+    # once: stackd reaps them before it has read all of it.  Every line
+    # must still reach its stdout (relay.c drains the pipes at exit).
     stack.touch("last.txt", "".join("last words %04d\n" % i for i in range(3000)) + "bye\n")
     stack.script("talk.sh", """
         trap 'cat %s; exit 0' TERM
