@@ -219,8 +219,10 @@ def test_log_file_on_full_tmpfs(stack, tiny_tmpfs):
     stack.wait_level(2)
     # new.log cannot be created: said so, and the output goes to stackd's
     # own stdout instead of being lost
-    stack.wait_until(lambda: "process newlog: log output, using stackd's: No space left "
-                     "on device" in stack.log(), msg="the open failure logged")
+    def open_failure_logged():
+        return any("process newlog:" in l and "new.log" in l and
+                   "No space left on device" in l for l in stack.log().splitlines())
+    stack.wait_until(open_failure_logged, msg="the open failure logged")
     stack.wait_until(lambda: "hello from newlog" in stack.outlog_text(),
                      msg="newlog's output on stackd's stdout")
     # old.log exists but is full: the child's writes fail, it runs on
