@@ -33,8 +33,6 @@ extern struct daemon	*daemon_self;
 msec_t	 now_msec(void);
 /* Carry out every pending action of the machine, then re-arm its timer. */
 void	 daemon_run(struct daemon *);
-/* The machine's state changed in a way listeners care about. */
-void	 daemon_changed(struct daemon *);
 
 /* reap.c */
 void	 reap_init(void);
