@@ -90,7 +90,6 @@ hook_run(struct daemon *d, int level, enum hook_event ev)
 	struct spawn_req	 req;
 	struct hook_proc	*h;
 	struct relay		*relay = NULL;
-	bool			 exec_ok;
 	int			 wfd;
 
 	if (level < 0 || level >= d->cfg->nlevels)
@@ -118,7 +117,7 @@ hook_run(struct daemon *d, int level, enum hook_event ev)
 	}
 	req.out_fd = req.err_fd = wfd;
 	req.ready_fd = -1;
-	h->pid = spawn(&req, &exec_ok);
+	h->pid = spawn(d->loop, &req, NULL, NULL);
 	close(wfd);
 	relay_set_pid(relay, h->pid);
 	spawn_env_free(req.env);

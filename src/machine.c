@@ -410,6 +410,7 @@ machine_proc_spawned(struct machine *m, int i, pid_t pid, bool exec_ok,
 	struct proc_rt	*p = &m->procs[i];
 
 	p->pid = pid;
+	p->exec_seen = false;
 	/* Stopped before the spawn was carried out: the stop signal queued
 	 * behind the spawn will find this pid. */
 	if (p->state == PS_STOPPING) {
@@ -425,11 +426,27 @@ machine_proc_spawned(struct machine *m, int i, pid_t pid, bool exec_ok,
 	p->main_pid = 0;
 	p->errnum = 0;
 	p->stop_announced = false;
-	if (exec_ok) {
-		machine_event(m, EVT_PROCESS_STARTED, m->cfg->procs[i].level,
-		    i);
+	if (exec_ok)
+		machine_proc_execd(m, i, now);
+	else
+		machine_step(m, now);
+}
+
+/*
+ * The program runs: "started", and readiness by start-up can begin.  A
+ * process stopped before its exec was confirmed only gets the event.
+ */
+void
+machine_proc_execd(struct machine *m, int i, msec_t now)
+{
+	struct proc_rt	*p = &m->procs[i];
+
+	if (p->pid <= 0 || p->exec_seen)
+		return;
+	p->exec_seen = true;
+	machine_event(m, EVT_PROCESS_STARTED, m->cfg->procs[i].level, i);
+	if (p->state == PS_STARTING)
 		climb_proc_spawned(m, i, now);
-	}
 	machine_step(m, now);
 }
 

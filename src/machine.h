@@ -105,6 +105,7 @@ struct proc_rt {
 	bool		 probing;
 	bool		 restart_pending; /* respawn once its group is down */
 	bool		 exited_once;
+	bool		 exec_seen;	/* machine_proc_execd for this pid */
 	int		 last_status;	/* wait status of the last exit */
 	struct window	 restarts;	/* for display: restarts in window */
 	uint64_t	 restarts_total;
@@ -173,8 +174,11 @@ void	 machine_free(struct machine *);
 /* Events in. */
 void	 machine_start(struct machine *, msec_t now);
 void	 machine_tick(struct machine *, msec_t now);
+/* exec_ok false: forked, the exec not known yet; machine_proc_execd or
+ * machine_proc_exited follows. */
 void	 machine_proc_spawned(struct machine *, int proc, pid_t pid,
 	    bool exec_ok, msec_t now);
+void	 machine_proc_execd(struct machine *, int proc, msec_t now);
 void	 machine_proc_ready(struct machine *, int proc, msec_t now);
 void	 machine_proc_exited(struct machine *, int proc, int wstatus,
 	    msec_t now);

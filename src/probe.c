@@ -87,7 +87,6 @@ probe_spawn(struct daemon *d, const struct command *c, int level, int proc)
 				    NULL;
 	char			 what[128];
 	struct relay		*relay;
-	bool			 exec_ok;
 	int			 wfd;
 	pid_t			 pid;
 
@@ -105,7 +104,7 @@ probe_spawn(struct daemon *d, const struct command *c, int level, int proc)
 	}
 	req.out_fd = req.err_fd = wfd;
 	req.ready_fd = -1;
-	pid = spawn(&req, &exec_ok);
+	pid = spawn(d->loop, &req, NULL, NULL);
 	close(wfd);
 	relay_set_pid(relay, pid);
 	spawn_env_free(req.env);

@@ -9,10 +9,16 @@
  * execs without a shell.  Everything that can fail (user and group
  * lookups -- the supplementary groups are initgroups(3)'s, computed when
  * the file was read --, env_file, allocations) happens in the parent
- * before fork; after fork the child only makes system calls.  A
- * close-on-exec pipe tells the parent whether exec succeeded: EOF means it
- * did, an errno means it did not, and the parent logs the step, the path
- * and the reason.
+ * before fork; after fork the child only makes system calls.
+ *
+ * stackd does not wait for the exec: spawn() returns right after fork, so
+ * a slow exec (a binary on a slow disk, a child being traced) never holds
+ * up the event loop, and a thousand children exec on every core at once.
+ * A close-on-exec pipe tells later whether exec succeeded: EOF means it
+ * did, a record means it did not, and the parent logs the step, the path
+ * and the reason, then tells whoever asked (spawn_done_fn).  If the child
+ * is reaped before the pipe was read, spawn_settle() reads it first, so
+ * "started" or the exec error always comes before the exit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,11 +42,6 @@ extern char	**environ;
 enum spawn_step {
 	STEP_SETUP, STEP_CHDIR, STEP_NOFILE, STEP_CORE, STEP_NICE,
 	STEP_CREDS, STEP_EXEC
-};
-
-struct spawn_err {
-	int	step;
-	int	err;
 };
 
 static bool
@@ -211,15 +213,80 @@ spawn_signal(pid_t pid, int sig)
 	return 0;
 }
 
-static void __attribute__((noreturn))
-spawn_fail(int fd, int step)
-{
-	struct spawn_err	e = { step, errno };
+/* What the child reports when it cannot exec: the step, errno, and the
+ * value or the name the log line needs.  Under PIPE_BUF: one atomic
+ * write. */
+struct spawn_err {
+	int			step;
+	int			err;
+	unsigned long long	value;
+	char			text[512];
+};
 
+/* A child whose exec has not been confirmed yet. */
+struct spawn_wait {
+	ev_io			 io;	/* the status pipe, EV_READ */
+	LIST_ENTRY(spawn_wait)	 entry;
+	pid_t			 pid;
+	spawn_done_fn		*done;
+	void			*arg;
+	char			 what[128];
+};
+
+static LIST_HEAD(wait_list, spawn_wait)	waits = LIST_HEAD_INITIALIZER(waits);
+static struct ev_loop		*spawn_loop;
+
+/* Signals whose disposition is not SIG_DFL in stackd (see spawn_child). */
+static sigset_t			 nondefault;
+static bool			 nondefault_known;
+
+static void
+spawn_text(struct spawn_err *e, const char *s)
+{
+	size_t	n = 0;
+
+	if (s != NULL)
+		while (n < sizeof(e->text) - 1 && s[n] != '\0') {
+			e->text[n] = s[n];
+			n++;
+		}
+	e->text[n] = '\0';
+}
+
+static void __attribute__((noreturn))
+spawn_fail(int fd, int step, const char *text, unsigned long long value)
+{
+	struct spawn_err	e;
+
+	e.step = step;
+	e.err = errno;
+	e.value = value;
+	spawn_text(&e, text);
 	/* Nothing useful can be done if the parent is gone. */
 	if (write(fd, &e, sizeof(e)) < 0)
 		_exit(127);
 	_exit(127);
+}
+
+/*
+ * Which signals stackd handles or ignores.  Its dispositions are set once
+ * at start-up (SIGPIPE ignored, and whatever it inherited ignored), before
+ * the first child; exec resets caught signals but keeps ignored ones, so
+ * those are the ones a child must set back.  Looked up once rather than
+ * resetting all 64 in every child: this is on the restart path.
+ */
+static void
+spawn_find_nondefault(void)
+{
+	struct sigaction	sa;
+	int			sig;
+
+	sigemptyset(&nondefault);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_DFL)
+			sigaddset(&nondefault, sig);
+	nondefault_known = true;
 }
 
 static void
@@ -229,7 +296,8 @@ spawn_reset_signals(void)
 	int		sig;
 
 	for (sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
+		if (sigismember(&nondefault, sig) == 1)
+			signal(sig, SIG_DFL);
 	sigfillset(&all);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
 }
@@ -240,11 +308,11 @@ spawn_stdio(const struct spawn_req *r, int errfd)
 	int	null;
 
 	if ((null = open("/dev/null", O_RDWR)) == -1)
-		spawn_fail(errfd, STEP_SETUP);
+		spawn_fail(errfd, STEP_SETUP, NULL, 0);
 	if (dup2(null, STDIN_FILENO) == -1 ||
 	    (r->out_fd >= 0 && dup2(r->out_fd, STDOUT_FILENO) == -1) ||
 	    (r->err_fd >= 0 && dup2(r->err_fd, STDERR_FILENO) == -1))
-		spawn_fail(errfd, STEP_SETUP);
+		spawn_fail(errfd, STEP_SETUP, NULL, 0);
 	if (null > STDERR_FILENO)
 		close(null);
 }
@@ -258,16 +326,16 @@ spawn_limits(const struct proc_conf *pc, int errfd)
 	if (pc->has_nofile) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)pc->nofile;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			spawn_fail(errfd, STEP_NOFILE);
+			spawn_fail(errfd, STEP_NOFILE, NULL, pc->nofile);
 	}
 	if (pc->has_core) {
 		rl.rlim_cur = rl.rlim_max = pc->core == UINT64_MAX ?
 		    RLIM_INFINITY : (rlim_t)pc->core;
 		if (setrlimit(RLIMIT_CORE, &rl) == -1)
-			spawn_fail(errfd, STEP_CORE);
+			spawn_fail(errfd, STEP_CORE, NULL, 0);
 	}
 	if (pc->has_nice && setpriority(PRIO_PROCESS, 0, pc->nice) == -1)
-		spawn_fail(errfd, STEP_NICE);
+		spawn_fail(errfd, STEP_NICE, NULL, (unsigned long long)pc->nice);
 }
 
 /* Without close_range(2) (Linux < 5.11): one descriptor at a time. */
@@ -289,17 +357,17 @@ spawn_creds(const struct proc_conf *pc, int errfd)
 	if (pc->has_umask)
 		umask(pc->umask);
 	if (pc->workdir != NULL && chdir(pc->workdir) == -1)
-		spawn_fail(errfd, STEP_CHDIR);
+		spawn_fail(errfd, STEP_CHDIR, pc->workdir, 0);
 	if (pc->has_user) {
 		if (setgroups((size_t)pc->ngroups, pc->groups) == -1)
-			spawn_fail(errfd, STEP_CREDS);
+			spawn_fail(errfd, STEP_CREDS, NULL, 0);
 	} else if (pc->has_group && getuid() == 0 &&
 	    setgroups(0, NULL) == -1)
-		spawn_fail(errfd, STEP_CREDS);
+		spawn_fail(errfd, STEP_CREDS, NULL, 0);
 	if (pc->has_group && setgid(pc->gid) == -1)
-		spawn_fail(errfd, STEP_CREDS);
+		spawn_fail(errfd, STEP_CREDS, NULL, 0);
 	if (pc->has_user && setuid(pc->uid) == -1)
-		spawn_fail(errfd, STEP_CREDS);
+		spawn_fail(errfd, STEP_CREDS, NULL, 0);
 }
 
 /* Only the child knows its pid: write it into its environment, in the
@@ -324,10 +392,10 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
 {
 	spawn_reset_signals();
 	if (setsid() == -1)
-		spawn_fail(errfd, STEP_SETUP);
+		spawn_fail(errfd, STEP_SETUP, NULL, 0);
 	/* Die with stackd; if it is already gone, do not start at all. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-		spawn_fail(errfd, STEP_SETUP);
+		spawn_fail(errfd, STEP_SETUP, NULL, 0);
 	spawn_stdio(r, errfd);
 	/* Descriptors stackd inherited must not leak into children. */
 	if (close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
@@ -337,7 +405,7 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
 		if (r->ready_fd == r->ready_num ?
 		    fcntl(r->ready_num, F_SETFD, 0) == -1 :
 		    dup2(r->ready_fd, r->ready_num) == -1)
-			spawn_fail(errfd, STEP_SETUP);
+			spawn_fail(errfd, STEP_SETUP, NULL, 0);
 	}
 	if (r->pc != NULL) {
 		spawn_limits(r->pc, errfd);
@@ -346,61 +414,137 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
 	if (r->own_pid != NULL)
 		spawn_own_pid(r->own_pid);
 	execvpe(r->argv[0], r->argv, r->env);
-	spawn_fail(errfd, STEP_EXEC);
+	spawn_fail(errfd, STEP_EXEC, r->argv[0], 0);
 }
 
 static void
-spawn_report(const struct spawn_req *r, const struct spawn_err *e)
+spawn_report(const char *what, const struct spawn_err *e)
 {
 	const char	*why = strerror(e->err);
 
 	switch (e->step) {
 	case STEP_CHDIR:
-		log_msg(LOG_ERR, "%s: chdir %s: %s", r->what, r->pc->workdir,
-		    why);
+		log_msg(LOG_ERR, "%s: chdir %s: %s", what, e->text, why);
 		break;
 	case STEP_NOFILE:
 		log_msg(LOG_ERR, "%s: cannot set limit_nofile to %llu: %s",
-		    r->what, (unsigned long long)r->pc->nofile, why);
+		    what, e->value, why);
 		break;
 	case STEP_CORE:
-		log_msg(LOG_ERR, "%s: cannot set limit_core: %s", r->what, why);
+		log_msg(LOG_ERR, "%s: cannot set limit_core: %s", what, why);
 		break;
 	case STEP_NICE:
-		log_msg(LOG_ERR, "%s: cannot set nice to %d: %s", r->what,
-		    r->pc->nice, why);
+		log_msg(LOG_ERR, "%s: cannot set nice to %d: %s", what,
+		    (int)e->value, why);
 		break;
 	case STEP_CREDS:
-		log_msg(LOG_ERR, "%s: cannot switch to user/group: %s",
-		    r->what, why);
+		log_msg(LOG_ERR, "%s: cannot switch to user/group: %s", what,
+		    why);
 		break;
 	case STEP_EXEC:
-		log_msg(LOG_ERR, "%s: exec %s: %s", r->what, r->argv[0], why);
+		log_msg(LOG_ERR, "%s: exec %s: %s", what, e->text, why);
 		break;
 	default:
-		log_msg(LOG_ERR, "%s: cannot set up the child: %s", r->what,
-		    why);
+		log_msg(LOG_ERR, "%s: cannot set up the child: %s", what, why);
 		break;
 	}
 }
 
-pid_t
-spawn(const struct spawn_req *r, bool *exec_ok)
+/*
+ * Read what the child said, if it has said it: EOF means exec succeeded
+ * (the pipe was close-on-exec), a record means it failed.  False when
+ * nothing is there yet.
+ */
+static bool
+spawn_wait_read(struct spawn_wait *w)
 {
 	struct spawn_err	e;
-	pid_t			pid, parent = getpid();
-	int			fds[2];
-	ssize_t			n;
+	pid_t			pid = w->pid;
+	spawn_done_fn		*done = w->done;
+	void			*arg = w->arg;
+	ssize_t			 n;
+	bool			 ok;
 
-	*exec_ok = false;
-	if (pipe2(fds, O_CLOEXEC) == -1) {
+	do
+		n = read(w->io.fd, &e, sizeof(e));
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN)
+		return false;
+	ok = n != (ssize_t)sizeof(e);
+	if (!ok) {
+		e.text[sizeof(e.text) - 1] = '\0';
+		spawn_report(w->what, &e);
+	}
+	ev_io_stop(spawn_loop, &w->io);
+	close(w->io.fd);
+	LIST_REMOVE(w, entry);
+	free(w);
+	if (done != NULL)
+		done(pid, ok, arg);
+	return true;
+}
+
+static void
+spawn_status_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)spawn_wait_read((struct spawn_wait *)io);
+}
+
+void
+spawn_settle(pid_t pid)
+{
+	struct spawn_wait	*w;
+	int			 fl;
+
+	for (w = LIST_FIRST(&waits); w != NULL && w->pid != pid;
+	    w = LIST_NEXT(w, entry))
+		;
+	if (w == NULL)
+		return;
+	/* The child is gone, so is the pipe's only writer: this read
+	 * returns at once.  Blocking, in case the exit raced the write. */
+	if ((fl = fcntl(w->io.fd, F_GETFL)) != -1)
+		(void)fcntl(w->io.fd, F_SETFL, fl & ~O_NONBLOCK);
+	(void)spawn_wait_read(w);
+}
+
+void
+spawn_forget_all(void)
+{
+	struct spawn_wait	*w;
+
+	while ((w = LIST_FIRST(&waits)) != NULL) {
+		ev_io_stop(spawn_loop, &w->io);
+		close(w->io.fd);
+		LIST_REMOVE(w, entry);
+		free(w);
+	}
+}
+
+pid_t
+spawn(struct ev_loop *loop, const struct spawn_req *r, spawn_done_fn *done,
+    void *arg)
+{
+	struct spawn_wait	*w;
+	pid_t			 pid, parent = getpid();
+	int			 fds[2];
+
+	if (!nondefault_known)
+		spawn_find_nondefault();
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_errno("%s: spawn", r->what);
+		return -1;
+	}
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_errno("%s: pipe", r->what);
+		free(w);
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
 		log_errno("%s: fork", r->what);
 		close(fds[0]);
 		close(fds[1]);
+		free(w);
 		return -1;
 	}
 	if (pid == 0) {
@@ -408,13 +552,16 @@ spawn(const struct spawn_req *r, bool *exec_ok)
 		spawn_child(r, parent, fds[1]);
 	}
 	close(fds[1]);
-	do
-		n = read(fds[0], &e, sizeof(e));
-	while (n == -1 && errno == EINTR);
-	close(fds[0]);
-	if (n == (ssize_t)sizeof(e))
-		spawn_report(r, &e);
-	else
-		*exec_ok = true;
+	w->pid = pid;
+	w->done = done;
+	w->arg = arg;
+	snprintf(w->what, sizeof(w->what), "%s", r->what);
+	spawn_loop = loop;
+	ev_io_init(&w->io, spawn_status_cb, fds[0], EV_READ);
+	/* Before anything else of the same loop iteration (a READY=1 of the
+	 * same child): started comes before ready. */
+	ev_set_priority(&w->io, EV_MAXPRI);
+	ev_io_start(loop, &w->io);
+	LIST_INSERT_HEAD(&waits, w, entry);
 	return pid;
 }

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <ev.h>
+
 #include "config.h"
 
 struct spawn_req {
@@ -25,13 +27,22 @@ struct spawn_req {
 /* Digits reserved for own_pid: any pid_t. */
 #define SPAWN_PID_ROOM	10
 
+/* Whether the child exec'd; on failure the reason has been logged and
+ * the child is exiting with status 127, to be reaped like any other. */
+typedef void	spawn_done_fn(pid_t, bool exec_ok, void *arg);
+
 /*
- * Fork and exec.  Returns the pid (the child leads its own session and
- * process group) or -1 if no child could be created.  *exec_ok tells
- * whether exec succeeded; when it did not, the reason has been logged and
- * the child is exiting with status 127, to be reaped like any other.
+ * Fork and exec without waiting for the exec.  Returns the pid (the child
+ * leads its own session and process group) or -1 if no child could be
+ * created.  done(pid, exec_ok, arg), if not NULL, is called once: from
+ * the loop when the exec is known, or from spawn_settle().
  */
-pid_t	 spawn(const struct spawn_req *, bool *exec_ok);
+pid_t	 spawn(struct ev_loop *, const struct spawn_req *, spawn_done_fn *,
+	    void *);
+/* pid was reaped: settle its exec status first, if still pending. */
+void	 spawn_settle(pid_t);
+/* At exit: forget every pending exec status. */
+void	 spawn_forget_all(void);
 /* The environment of a child: stackd's own less what belongs to stackd
  * (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*), plus STACKD_*, plus env_file=,
  * plus env= (each wins over what comes before it). */

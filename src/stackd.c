@@ -79,6 +79,21 @@ daemon_ready_setup(struct daemon *d, int i, struct spawn_req *req)
 	return 0;
 }
 
+/* The exec of a supervised process is confirmed (or it failed: the exit
+ * follows).  The pid still says which process, whatever a reload did to
+ * the indexes meanwhile. */
+static void
+daemon_execd(pid_t pid, bool exec_ok, void *arg)
+{
+	struct daemon	*d = arg;
+	int		 i;
+
+	if (!exec_ok || (i = machine_proc_by_pid(&d->m, pid)) < 0)
+		return;
+	machine_proc_execd(&d->m, i, now_msec());
+	daemon_run(d);
+}
+
 static void
 daemon_spawn(struct daemon *d, int i)
 {
@@ -86,7 +101,6 @@ daemon_spawn(struct daemon *d, int i)
 	struct spawn_req	 req;
 	struct relay_out	 out;
 	char			 what[96];
-	bool			 exec_ok = false;
 	pid_t			 pid = -1;
 
 	snprintf(what, sizeof(what), "process %s", pc->name);
@@ -100,7 +114,7 @@ daemon_spawn(struct daemon *d, int i)
 	req.out_fd = out.out;
 	req.err_fd = out.err;
 	if (req.env != NULL && daemon_ready_setup(d, i, &req) == 0)
-		pid = spawn(&req, &exec_ok);
+		pid = spawn(d->loop, &req, daemon_execd, d);
 	else
 		log_errno("%s: cannot prepare the child", what);
 	relay_proc_spawned(&out, pid);
@@ -109,7 +123,7 @@ daemon_spawn(struct daemon *d, int i)
 	spawn_env_free(req.env);
 	if (pid > 0) {
 		log_msg(LOG_INFO, "%s started, pid %ld", what, (long)pid);
-		machine_proc_spawned(&d->m, i, pid, exec_ok, now_msec());
+		machine_proc_spawned(&d->m, i, pid, false, now_msec());
 	} else {
 		/* No child at all: the same as one that failed at once. */
 		ready_close(d, i);
@@ -388,6 +402,8 @@ daemon_main(struct stack_conf *cfg)
 	ev_timer_stop(d.loop, &d.tick);
 	ev_timer_stop(d.loop, &d.orphan_timer);
 	probe_cancel_all(&d);
+	spawn_forget_all();
+	reap_fini(&d);
 	ready_close_all(&d);
 	reconfigure_fini(&d);
 	control_fini(&d);

@@ -37,15 +37,6 @@ def status_rtt(path):
     return time.monotonic() - t
 
 
-@pytest.mark.xfail(strict=True, reason=
-    "stackd bug: spawn.c spawn() blocks the event loop in read() on the "
-    "close-on-exec pipe until the new child has exec'd, once per child; "
-    "starting N processes stalls stackd for N times the fork+exec time "
-    "(5-30 ms each on the 2-core test VM: 200-450 ms for a 13-process "
-    "level in the soak; here 4 x 300 ms).  Fix: watch the exec-status pipe "
-    "from the loop and report exec success/failure when it arrives, "
-    "instead of waiting for it in spawn() (spawn.c, stackd.c "
-    "daemon_spawn, probe.c, hook.c).")
 def test_status_answers_while_a_slow_exec_starts(stack):
     if shutil.which("strace") is None:
         pytest.skip("strace is not installed (make check-deps installs it)")

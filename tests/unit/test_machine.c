@@ -54,6 +54,7 @@ struct harness {
 	pid_t		 next_pid;
 	pid_t		 pid[MAXP];
 	bool		 exec_fail[MAXP];
+	bool		 exec_later[MAXP];	/* the test confirms it */
 	int		 spawn_exit[MAXP];	/* -1: keeps running */
 	enum on_signal	 on_signal[MAXP];
 	enum probe_mode	 lprobe[MAXP];
@@ -142,8 +143,10 @@ act(const struct action *ap)
 			    H.now);
 			break;
 		}
-		machine_proc_spawned(&H.m, a.proc, H.pid[a.proc], true,
-		    H.now);
+		machine_proc_spawned(&H.m, a.proc, H.pid[a.proc],
+		    !H.exec_later[a.proc], H.now);
+		if (H.exec_later[a.proc])
+			break;
 		if (H.spawn_exit[a.proc] >= 0 && H.pid[a.proc] != 0) {
 			H.pid[a.proc] = 0;
 			machine_proc_exited(&H.m, a.proc,
@@ -302,6 +305,14 @@ h_exit(int proc, int wstatus)
 	assert_true(H.pid[proc] != 0);
 	H.pid[proc] = 0;
 	machine_proc_exited(&H.m, proc, wstatus, H.now);
+	drain();
+}
+
+/* The daemon confirms an exec it did not wait for. */
+static void
+h_execd(int proc)
+{
+	machine_proc_execd(&H.m, proc, H.now);
 	drain();
 }
 
@@ -635,6 +646,61 @@ test_ready_level(void **state)
 	assert_int_equal(count_act(ACT_READY, ANY, ANY), 1);
 	h_ready(P("a"));
 	assert_int_equal(count_act(ACT_READY, ANY, ANY), 1);
+}
+
+static int
+count_events(enum event_kind ev, int proc)
+{
+	size_t	i;
+	int	n = 0;
+
+	for (i = 0; i < H.nlog; i++)
+		if (H.log[i].a.kind == ACT_EVENT && H.log[i].a.event == ev &&
+		    H.log[i].a.proc == proc)
+			n++;
+	return n;
+}
+
+/*
+ * The daemon reports the fork first and the exec when it is known: only
+ * then is the process "started" (and, with ready = started, ready).  One
+ * that dies before its exec was confirmed was never started.
+ */
+static void
+test_exec_confirmed_later(void **state)
+{
+	int	a, b;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\n[level two]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b\n");
+	a = P("a");
+	b = P("b");
+	H.exec_later[a] = H.exec_later[b] = true;
+	h_start(0);
+	assert_int_equal(count_spawns(a), 1);
+	assert_int_equal(count_events(EVT_PROCESS_STARTED, a), 0);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(count_spawns(b), 0);
+	advance_by(10);
+	h_execd(a);
+	assert_int_equal(count_events(EVT_PROCESS_STARTED, a), 1);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(count_spawns(b), 1);
+	/* A second report of the same exec changes nothing. */
+	h_execd(a);
+	assert_int_equal(count_events(EVT_PROCESS_STARTED, a), 1);
+	/* b's exec fails: it exits 127 before any confirmation. */
+	h_exit(b, EXITED(127));
+	assert_int_equal(count_events(EVT_PROCESS_STARTED, b), 0);
+	assert_int_equal(count_events(EVT_PROCESS_EXITED, b), 1);
+	assert_int_equal(H.m.current, 1);
+	/* A late confirmation of a reaped pid is ignored. */
+	h_execd(b);
+	assert_int_equal(count_events(EVT_PROCESS_STARTED, b), 0);
+	assert_int_equal(H.m.current, 1);
 }
 
 /* --- 2. ready_delay ------------------------------------------------------ */
@@ -2348,6 +2414,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_climb_order, teardown),
 		cmocka_unit_test_teardown(test_ready_level, teardown),
+		cmocka_unit_test_teardown(test_exec_confirmed_later,
+		    teardown),
 		cmocka_unit_test_teardown(test_ready_delay, teardown),
 		cmocka_unit_test_teardown(test_ready_timeout, teardown),
 		cmocka_unit_test_teardown(test_backoff_jitter_range, teardown),
