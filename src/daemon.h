@@ -36,6 +36,7 @@ void	 daemon_run(struct daemon *);
 
 /* reap.c */
 void	 reap_init(void);
+void	 reap_fini(struct daemon *);
 void	 reap_children(struct daemon *);
 int	 reap_signal_orphans(int sig);
 bool	 reap_none_left(void);

@@ -12,6 +12,17 @@
  * At shutdown stackd does not exit while any descendant lives: the
  * children it still has (orphans it never started) are found in /proc and
  * get SIGTERM, then SIGKILL after the stack's stop_timeout.
+ *
+ * Group remnants.  A supervised process leads its own process group; when
+ * it exits, whatever it left in the group (the worker of a wrapper script)
+ * would run on unsupervised beside its successor.  So the group gets the
+ * process's stop_signal at once and SIGKILL after its stop_timeout, as
+ * systemd's KillMode=control-group does.  The late SIGKILL does not go to
+ * the pgid blindly -- by then the number could name a new group -- but to
+ * each process still in that group that started before the leader was
+ * reaped (start time from /proc/PID/stat).  Oneshots are exempt: what a
+ * oneshot leaves running is usually its purpose (a legacy start script);
+ * it runs until shutdown.  Nothing is scheduled when nothing was left.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,10 +32,12 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "spawn.h"
 
 void
 reap_init(void)
@@ -35,15 +48,185 @@ reap_init(void)
 		log_errno("reap_init: PR_SET_CHILD_SUBREAPER");
 }
 
+/* A group whose leader is gone: SIGKILL to what is left at kill_at. */
+struct remnant {
+	struct remnant		*next;
+	pid_t			 pgid;
+	unsigned long long	 born_before;	/* start time, clock ticks */
+	msec_t			 kill_at;
+	char			 name[64];
+};
+
+static struct remnant	*remnants;
+static ev_timer		 remnant_timer;
+
+/* Now, in the unit of /proc/PID/stat's starttime. */
+static unsigned long long
+reap_boot_ticks(void)
+{
+	struct timespec	ts;
+	long		hz = sysconf(_SC_CLK_TCK);
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	if (hz <= 0)
+		hz = 100;
+	return (unsigned long long)ts.tv_sec * (unsigned long long)hz +
+	    (unsigned long long)ts.tv_nsec / (1000000000ULL /
+	    (unsigned long long)hz);
+}
+
+/* pgrp and starttime of pid, from /proc/PID/stat; -1 if gone. */
+static int
+reap_stat(const char *pid, pid_t *ppid, pid_t *pgrp,
+    unsigned long long *start)
+{
+	char	 path[64], buf[512], *p;
+	FILE	*f;
+	long	 pp = -1, pg = -1;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	/* The command name may contain anything, even ") "; skip past the
+	 * last ')' before reading "state ppid pgrp ... starttime". */
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL)
+		n = sscanf(p + 1, " %*c %ld %ld %*d %*d %*d %*u %*u %*u %*u "
+		    "%*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &pp, &pg,
+		    start);
+	fclose(f);
+	*ppid = (pid_t)pp;
+	*pgrp = (pid_t)pg;
+	return n == 3 ? 0 : -1;
+}
+
+static void
+reap_remnant_arm(struct daemon *d)
+{
+	struct remnant	*r;
+	msec_t		 first = MSEC_NEVER, now = now_msec();
+
+	ev_timer_stop(d->loop, &remnant_timer);
+	for (r = remnants; r != NULL; r = r->next)
+		if (r->kill_at < first)
+			first = r->kill_at;
+	if (first == MSEC_NEVER)
+		return;
+	ev_timer_set(&remnant_timer, first > now ?
+	    (double)(first - now) / 1000.0 : 0., 0.);
+	ev_timer_start(d->loop, &remnant_timer);
+}
+
+/* SIGKILL every process of a due group that the leader left behind. */
+static void
+reap_remnant_kill(struct remnant *due)
+{
+	DIR			*dir;
+	struct dirent		*de;
+	struct remnant		*r;
+	unsigned long long	 start;
+	pid_t			 ppid, pgrp, pid;
+
+	if ((dir = opendir("/proc")) == NULL) {
+		log_errno("reap_remnant_kill: /proc");
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+		    reap_stat(de->d_name, &ppid, &pgrp, &start) == -1)
+			continue;
+		for (r = due; r != NULL; r = r->next)
+			if (pgrp == r->pgid && start <= r->born_before)
+				break;
+		if (r == NULL)
+			continue;
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (kill(pid, SIGKILL) == 0)
+			log_msg(LOG_WARNING, "%s: sending SIGKILL to process "
+			    "%ld, left in its group after stop_timeout",
+			    r->name, (long)pid);
+	}
+	closedir(dir);
+}
+
+static void
+reap_remnant_due(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon	*d = daemon_self;
+	struct remnant	*r, **rp, *due = NULL;
+	msec_t		 now = now_msec();
+
+	for (rp = &remnants; (r = *rp) != NULL; ) {
+		if (r->kill_at > now) {
+			rp = &r->next;
+			continue;
+		}
+		*rp = r->next;
+		r->next = due;
+		due = r;
+	}
+	if (due != NULL)
+		reap_remnant_kill(due);
+	while ((r = due) != NULL) {
+		due = r->next;
+		free(r);
+	}
+	reap_remnant_arm(d);
+}
+
+/* Supervised process i (leader of group pid) was reaped. */
+static void
+reap_group_left(struct daemon *d, int i, pid_t pid)
+{
+	const struct proc_conf	*pc = &d->cfg->procs[i];
+	struct remnant		*r;
+
+	if (pc->type == PROC_ONESHOT || kill(-pid, pc->stop_signal) == -1)
+		return;		/* ESRCH: nothing was left */
+	(void)kill(-pid, SIGCONT);
+	log_msg(LOG_INFO, "process %s: sending SIG%s to what it left in "
+	    "its process group", pc->name, sigabbrev_np(pc->stop_signal));
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_errno("reap_group_left");
+		return;
+	}
+	r->pgid = pid;
+	r->born_before = reap_boot_ticks();
+	r->kill_at = now_msec() + pc->stop_timeout;
+	snprintf(r->name, sizeof(r->name), "process %s", pc->name);
+	r->next = remnants;
+	remnants = r;
+	if (!ev_is_active(&remnant_timer))
+		ev_timer_init(&remnant_timer, reap_remnant_due, 0., 0.);
+	reap_remnant_arm(d);
+}
+
+/* At exit: forget what was scheduled. */
+void
+reap_fini(struct daemon *d)
+{
+	struct remnant	*r;
+
+	ev_timer_stop(d->loop, &remnant_timer);
+	while ((r = remnants) != NULL) {
+		remnants = r->next;
+		free(r);
+	}
+}
+
 static void
 reap_one(struct daemon *d, pid_t pid, int status)
 {
 	int	i;
 	char	how[64];
 
-	/* Its last lines come before its exit in the log. */
+	/* "started" (or why exec failed) comes before the exit, and so do
+	 * its last lines. */
+	spawn_settle(pid);
 	relay_drain(d, pid);
 	if ((i = machine_proc_by_pid(&d->m, pid)) >= 0) {
+		reap_group_left(d, i, pid);
 		ready_reaped(d, i);
 		machine_proc_exited(&d->m, i, status, now_msec());
 		return;
@@ -86,20 +269,12 @@ reap_children(struct daemon *d)
 static pid_t
 reap_ppid(const char *pid)
 {
-	char	 path[64], buf[512], *p;
-	FILE	*f;
-	long	 ppid = -1;
+	unsigned long long	start;
+	pid_t			ppid, pgrp;
 
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if ((f = fopen(path, "re")) == NULL)
+	if (reap_stat(pid, &ppid, &pgrp, &start) == -1)
 		return -1;
-	/* The command name may contain anything, even ") "; skip past the
-	 * last ')' before reading "state ppid". */
-	if (fgets(buf, sizeof(buf), f) != NULL &&
-	    (p = strrchr(buf, ')')) != NULL)
-		sscanf(p + 1, " %*c %ld", &ppid);
-	fclose(f);
-	return (pid_t)ppid;
+	return ppid;
 }
 
 /* Signal every living child; returns how many were signalled. */

@@ -1,13 +1,10 @@
 """Processes stackd no longer knows (issue 6, item 3: "every live process
 under stackd is one it knows").
 
-The chaos soak counts a live descendant as known when it is a process
-`status` lists, a member of the process group of one, a probe or a hook,
-or a process being stopped.  Its children are single processes (or leave
-only remnants that end within a second), because of the gap below, which
-the soak finds at once with a wrapper-script child (`sh -c 'worker &
-wait'`): kill the wrapper and its worker is a stray for the rest of the
-run.
+When a supervised process exits, what it left in its process group (the
+worker of a wrapper script) gets the process's stop_signal at once and
+SIGKILL after its stop_timeout, as with systemd's KillMode=control-group;
+oneshots are exempt (what they leave running is their purpose).
 """
 
 import os
@@ -18,19 +15,6 @@ import pytest
 from conftest import level, proc, alive
 
 
-@pytest.mark.xfail(strict=True, reason=
-    "stackd gap: when a supervised process exits on its own (here: killed), "
-    "the rest of its process group is left running.  reap.c reap_one() hands "
-    "the leader's exit to the machine, which restarts the process; nothing "
-    "signals the old group, so its members (reparented to stackd, the "
-    "subreaper) run on unsupervised, beside the new instance and invisible "
-    "in `stackctl status`, until the orphan sweep at shutdown.  SPEC is "
-    "silent; systemd (KillMode=control-group) stops what is left of a unit "
-    "when its main process exits.  Not a small fix: the group should get the "
-    "stop_signal and SIGKILL after stop_timeout, which needs a remnant pid "
-    "to hold the pgid (a delayed kill(-pgid) could hit a reused pgid), and "
-    "test_reaper.py's test_orphans_killed_at_shutdown expects a oneshot's "
-    "background child to outlive it -- a decision for the daemon's owners.")
 def test_group_remnant_of_a_killed_process_is_stopped(stack):
     d = stack.dir
     stack.write(level("one") +
@@ -46,3 +30,37 @@ def test_group_remnant_of_a_killed_process_is_stopped(stack):
                      msg="the worker of the killed process (pid %d, its group %d) gone"
                      % (worker, first))
     assert stack.stop() == 0
+
+
+def test_group_remnant_ignoring_term_is_killed_after_stop_timeout(stack):
+    d = stack.dir
+    stack.write(level("one") +
+                proc("w", "one",
+                     "sh -c '(trap \"\" TERM; exec sleep 300) & echo $! > %s/worker.pid; wait'" % d,
+                     stop_timeout="1s"))
+    stack.start()
+    first = stack.pid("w", stack.wait_level(1))
+    worker = int(stack.wait_until(lambda: stack.read("worker.pid"), msg="worker started"))
+    os.kill(first, signal.SIGKILL)
+    stack.wait_running("w", other_than=first)
+    stack.wait_until(lambda: not alive(worker), timeout=5,
+                     msg="the TERM-ignoring worker (pid %d) killed after stop_timeout" % worker)
+    assert "SIGKILL to process %d" % worker in stack.log()
+    # the new instance and its own worker are left alone
+    second = stack.pid("w")
+    assert alive(second)
+    assert stack.stop() == 0
+
+
+def test_oneshot_leaves_its_background_child_running(stack):
+    d = stack.dir
+    stack.write(level("one") +
+                proc("starter", "one", "sh -c 'sleep 300 & echo $! > %s/bg.pid'" % d,
+                     type="oneshot"))
+    stack.start()
+    stack.wait_level(1)
+    bg = int(stack.wait_until(lambda: stack.read("bg.pid"), msg="background child started"))
+    stack.wait_until(lambda: "process starter exited" in stack.log(), msg="starter exited")
+    assert alive(bg), "a oneshot's background child is its purpose: left running"
+    assert stack.stop() == 0
+    assert not alive(bg)
