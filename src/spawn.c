@@ -90,13 +90,25 @@ env_overridden_after(const struct proc_conf *pc, int i)
 	return false;
 }
 
+/* KEY=v, unless v is NULL or env=/env_file= sets KEY (they win). */
 static int
-env_add(char **env, int n, const char *k, const char *v)
+env_add(char **env, int n, const struct proc_conf *pc, const char *k,
+    const char *v)
 {
 	char	*s;
+	size_t	 klen = strlen(k);
+	int	 i;
 
 	if (v == NULL)
 		return n;
+	for (i = 0; pc != NULL && i < pc->nenv; i++)
+		if (strncmp(pc->env[i], k, klen) == 0 &&
+		    pc->env[i][klen] == '=')
+			return n;
+	for (i = 0; pc != NULL && i < pc->nfenv; i++)
+		if (strncmp(pc->fenv[i], k, klen) == 0 &&
+		    pc->fenv[i][klen] == '=')
+			return n;
 	if (asprintf(&s, "%s=%s", k, v) == -1)
 		return -1;
 	env[n] = s;
@@ -129,18 +141,15 @@ spawn_env(const struct stack_conf *cfg, const char *level, const char *proc,
 			goto fail;
 		n++;
 	}
-	if ((n = env_add(env, n, "STACKD_STACK", cfg->name)) == -1 ||
-	    (n = env_add(env, n, "STACKD_LEVEL", level)) == -1 ||
-	    (n = env_add(env, n, "STACKD_PROCESS", proc)) == -1 ||
-	    (n = env_add(env, n, "STACKD_EVENT", event)) == -1)
+	if ((n = env_add(env, n, pc, "STACKD_STACK", cfg->name)) == -1 ||
+	    (n = env_add(env, n, pc, "STACKD_LEVEL", level)) == -1 ||
+	    (n = env_add(env, n, pc, "STACKD_PROCESS", proc)) == -1 ||
+	    (n = env_add(env, n, pc, "STACKD_EVENT", event)) == -1)
 		goto fail;
 	if (pc != NULL && pc->has_user) {
-		if ((n = env_add(env, n, "HOME", env_overridden(pc, "HOME=") ?
-		    NULL : pc->home)) == -1 ||
-		    (n = env_add(env, n, "USER", env_overridden(pc, "USER=") ?
-		    NULL : pc->user)) == -1 ||
-		    (n = env_add(env, n, "LOGNAME", env_overridden(pc,
-		    "LOGNAME=") ? NULL : pc->user)) == -1)
+		if ((n = env_add(env, n, pc, "HOME", pc->home)) == -1 ||
+		    (n = env_add(env, n, pc, "USER", pc->user)) == -1 ||
+		    (n = env_add(env, n, pc, "LOGNAME", pc->user)) == -1)
 			goto fail;
 	}
 	/* env_file: a later file or line wins, and env= wins over all. */

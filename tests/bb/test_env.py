@@ -417,3 +417,16 @@ def test_no_descriptor_leaks_into_children(stack):
         stack.wait_until(probe_clean, msg="a probe with 0, 1, 2 only")
     finally:
         os.close(leak)
+
+
+def test_env_overrides_stackd_variables_once(stack):
+    # env = wins over what stackd sets, and the variable appears once: a
+    # duplicate in environ is resolved differently by different programs
+    stack.write(level("one") +
+                proc("p", "one", "sleep 300", env=["STACKD_LEVEL=custom", "FOO=1"]))
+    stack.start()
+    pid = stack.pid("p", stack.wait_level(1))
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        items = f.read().split(b"\0")
+    assert [i for i in items if i.startswith(b"STACKD_LEVEL=")] == [b"STACKD_LEVEL=custom"]
+    assert [i for i in items if i.startswith(b"STACKD_PROCESS=")] == [b"STACKD_PROCESS=p"]
