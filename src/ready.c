@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -56,6 +57,7 @@ struct ready_watch {
 	int		 proc;
 	bool		 notify;	/* else fd:N */
 	struct watchdog	 wd;
+	ev_io		 mainpid;	/* pidfd of MAINPID=, fd -1: none */
 	msec_t		 window;	/* ready_log's rate limit: since, */
 	int		 logged;	/* lines logged in it, */
 	unsigned	 dropped;	/* lines not logged */
@@ -117,9 +119,53 @@ ready_slot(struct daemon *d, int i)
 	ready_close(d, i);
 	if ((watches[i] = calloc(1, sizeof(*watches[i]))) != NULL) {
 		watches[i]->proc = i;
+		watches[i]->mainpid.fd = -1;
 		watchdog_init(&watches[i]->wd, i);
 	}
 	return watches[i];
+}
+
+static void
+ready_mainpid_forget(struct daemon *d, struct ready_watch *w)
+{
+	if (w->mainpid.fd == -1)
+		return;
+	ev_io_stop(d->loop, &w->mainpid);
+	close(w->mainpid.fd);
+	w->mainpid.fd = -1;
+}
+
+/* The main pid exited (its pidfd became readable): status shows the
+ * process's own pid again rather than a dead one. */
+static void
+ready_mainpid_gone(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct ready_watch	*w = (struct ready_watch *)(void *)
+				    ((char *)io - offsetof(struct ready_watch,
+				    mainpid));
+	struct daemon		*d = daemon_self;
+	struct proc_rt		*p = &d->m.procs[w->proc];
+
+	log_msg(LOG_INFO, "process %s: main pid %ld exited",
+	    d->cfg->procs[w->proc].name, (long)p->main_pid);
+	p->main_pid = 0;
+	ready_mainpid_forget(d, w);
+	machine_status_changed(&d->m);
+	daemon_run(d);
+}
+
+/* Watch pid through a pidfd; false if it is already gone. */
+static bool
+ready_mainpid_watch(struct daemon *d, struct ready_watch *w, pid_t pid)
+{
+	int	fd;
+
+	ready_mainpid_forget(d, w);
+	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
+		return errno != ESRCH;	/* no pidfds: shown, not watched */
+	ev_io_init(&w->mainpid, ready_mainpid_gone, fd, EV_READ);
+	ev_io_start(d->loop, &w->mainpid);
+	return true;
 }
 
 void
@@ -132,6 +178,7 @@ ready_close(struct daemon *d, int i)
 	w = watches[i];
 	ev_io_stop(d->loop, &w->io);
 	close(w->io.fd);
+	ready_mainpid_forget(d, w);
 	watchdog_cancel(d, &w->wd);
 	ready_log_dropped(d, w);
 	free(w);
@@ -245,6 +292,11 @@ ready_mainpid(struct daemon *d, struct ready_watch *w, pid_t pid)
 	}
 	if (pid == p->main_pid)
 		return;
+	if (!ready_mainpid_watch(d, w, pid)) {
+		ready_log(d, w, LOG_WARNING, "process %s: ignoring "
+		    "MAINPID=%ld: no such process", name, (long)pid);
+		return;
+	}
 	p->main_pid = pid;
 	ready_log(d, w, LOG_INFO, "process %s: main pid %ld", name,
 	    (long)pid);

@@ -120,6 +120,32 @@ os._exit(1)                 # at once: stackd reads them before the exit
 """
 
 
+MAINPID_GONE = """
+helper = subprocess.Popen(["sleep", "300"])      # same process group
+send(b"READY=1\\nMAINPID=%d" % helper.pid)
+note("helper", str(helper.pid))
+gate("kill")
+helper.kill()
+helper.wait()                                   # reaped here, not by stackd
+time.sleep(300)
+"""
+
+
+def test_main_pid_cleared_when_it_exits(stack):
+    script = child(stack, "mp.py", MAINPID_GONE)
+    stack.write(level("one") + proc("p", "one", script, ready="notify"))
+    stack.start()
+    stack.wait_level(1)
+    leader = stack.p("p")["pid"]
+    helper = int(stack.wait_until(lambda: stack.read("helper"), msg="helper pid"))
+    stack.wait_until(lambda: stack.p("p")["main_pid"] == helper, msg="MAINPID= shown")
+    stack.touch("kill")
+    stack.wait_until(lambda: stack.p("p")["main_pid"] == leader,
+                     msg="main_pid back to the leader once %d exited" % helper)
+    wait_log(stack, "process p: main pid %d exited" % helper)
+    assert stack.p("p")["pid"] == leader, "the process itself keeps running"
+
+
 def test_raw_datagrams(stack):
     from test_events import Events
     script = child(stack, "raw.py", RAW)
