@@ -68,6 +68,10 @@ events_exit(struct buf *b, const struct action *a)
 	else
 		buf_printf(b, ",\"status\":null,\"signal\":null");
 	buf_printf(b, ",\"requested\":%s", a->requested ? "true" : "false");
+	if (a->errnum > 0)
+		buf_printf(b, ",\"errno\":%d", a->errnum);
+	else
+		buf_printf(b, ",\"errno\":null");
 }
 
 static void

@@ -465,6 +465,7 @@ machine_proc_exited(struct machine *m, int i, int wstatus, msec_t now)
 
 	a = machine_event(m, EVT_PROCESS_EXITED, m->cfg->procs[i].level, i);
 	a->code = wstatus;
+	a->errnum = p->errnum;
 	a->requested = p->state == PS_STOPPING;
 	p->pid = 0;
 	p->main_pid = 0;

@@ -92,6 +92,7 @@ struct action {
 	bool		 requested;	/* process_exited: we stopped it */
 	int		 prio;
 	int		 code;
+	int		 errnum;	/* process_exited: its ERRNO=, or 0 */
 	char		 text[ACT_TEXTMAX];
 };
 

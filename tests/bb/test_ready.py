@@ -190,7 +190,7 @@ def test_raw_datagrams(stack):
              "(announced by STOPPING=1)")
     ev.wait_event("process_status", process="p", status="shutting down")
     ex = ev.wait_event("process_exited", process="p")
-    assert ex["requested"] is False and ex["status"] == 1
+    assert ex["requested"] is False and ex["status"] == 1 and ex["errno"] == 98, ex
     ev.close()
     assert not alive(helper)
 
