@@ -22,6 +22,7 @@
 
 static const char	*log_ident = "stackd";
 static bool		 log_journal;
+static long		 log_pid;	/* ours: never changes, no syscall */
 
 void
 log_init(const char *ident)
@@ -32,6 +33,7 @@ log_init(const char *ident)
 
 	log_ident = ident;
 	log_journal = false;
+	log_pid = (long)getpid();
 	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2)
 		return;
 	if (fstat(STDERR_FILENO, &st) == 0 && st.st_dev == (dev_t)dev &&
@@ -56,7 +58,7 @@ log_vmsg(int prio, const char *fmt, va_list ap, const char *suffix)
 		n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
 		n += snprintf(line + n, sizeof(line) - (size_t)n,
 		    ".%03ld %s[%ld]: ", ts.tv_nsec / 1000000L, log_ident,
-		    (long)getpid());
+		    log_pid != 0 ? log_pid : (long)getpid());
 	}
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
