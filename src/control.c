@@ -360,8 +360,21 @@ control_request(struct daemon *d, struct client *c, char *line, size_t len)
 	}
 }
 
+/*
+ * Best effort, for a client we drop before it holds a slot or before it
+ * got any reply: a short line always fits the empty buffer of a socket
+ * nothing was sent on yet.
+ */
+static void
+control_tell(int fd, const char *line)
+{
+	(void)!send(fd, line, strlen(line), MSG_NOSIGNAL);
+}
+
 /* A waiting client or subscriber has nothing more to say; EOF means it
- * gave up.  Returns false when the client is gone. */
+ * gave up.  Anything else it sends breaks the protocol (one request per
+ * connection): it is told so and dropped, rather than read forever.
+ * Returns false when the client is gone. */
 static bool
 control_read_waiting(struct daemon *d, struct client *c)
 {
@@ -369,11 +382,14 @@ control_read_waiting(struct daemon *d, struct client *c)
 	ssize_t	n;
 
 	n = read(c->io.fd, buf, sizeof(buf));
-	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-		control_close(d, c);
-		return false;
-	}
-	return true;
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	/* A subscriber may be mid-event: it is only dropped. */
+	if (n > 0 && c->wait_level >= 0)
+		control_tell(c->io.fd, "error unexpected input after the "
+		    "request\n");
+	control_close(d, c);
+	return false;
 }
 
 static void
@@ -458,16 +474,6 @@ control_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
 			    offsetof(struct client, idle));
 
 	control_close(daemon_self, c);
-}
-
-/*
- * Best effort, for a client we drop before it holds a slot: a short line
- * always fits the empty buffer of a fresh non-blocking socket.
- */
-static void
-control_tell(int fd, const char *line)
-{
-	(void)!send(fd, line, strlen(line), MSG_NOSIGNAL);
 }
 
 /* Only root and stackd's own uid may talk to it. */

@@ -634,3 +634,19 @@ def test_foreign_uid_refused_on_open_socket(stack):
     assert "refused peer uid 65534" in stack.log()
     supervises(stack)
     settle(stack, base)
+
+
+def test_waiter_that_keeps_talking_is_dropped(stack):
+    # one request per connection: a `wait` client that sends more is told
+    # so and dropped, instead of being read for as long as it sends
+    base = small(stack, extra=level("two"), target=1)
+    c = connect(stack.ctl_path)
+    c.sendall(b"wait two\n")
+    stack.hold_for(lambda: fd_count(stack.daemon_pid) == base + 1, 0.2,
+                   "the waiter holds its connection")
+    c.sendall(b"status\n" * 100)
+    out = recv_all(c)
+    assert out.startswith(b"error unexpected input"), out
+    c.close()
+    settle(stack, base)
+    supervises(stack)
