@@ -247,7 +247,8 @@ static struct ev_loop		*spawn_loop;
 
 /* Signals whose disposition is not SIG_DFL in stackd (see spawn_child). */
 static sigset_t			 nondefault;
-static bool			 nondefault_known;
+static bool			 nondefault_known;	/* and stackd_pid */
+static pid_t			 stackd_pid;	/* looked up once */
 
 static void
 spawn_text(struct spawn_err *e, const char *s)
@@ -296,6 +297,7 @@ spawn_find_nondefault(void)
 		    sa.sa_handler != SIG_DFL)
 			sigaddset(&nondefault, sig);
 	nondefault_known = true;
+	stackd_pid = getpid();
 }
 
 static void
@@ -535,7 +537,7 @@ spawn(struct ev_loop *loop, const struct spawn_req *r, spawn_done_fn *done,
     void *arg)
 {
 	struct spawn_wait	*w;
-	pid_t			 pid, parent = getpid();
+	pid_t			 pid;
 	int			 fds[2];
 
 	if (!nondefault_known)
@@ -558,7 +560,7 @@ spawn(struct ev_loop *loop, const struct spawn_req *r, spawn_done_fn *done,
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		spawn_child(r, parent, fds[1]);
+		spawn_child(r, stackd_pid, fds[1]);
 	}
 	close(fds[1]);
 	w->pid = pid;
