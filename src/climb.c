@@ -15,23 +15,13 @@
 
 #include "machine.h"
 
+/* Every longrun running, every oneshot done (counted by roster.c). */
 static bool
 climb_level_ready(const struct machine *m, int lvl)
 {
-	const struct stack_conf	*cfg = m->cfg;
-	int			 i;
+	const struct roster_level	*rl = &m->roster.levels[lvl];
 
-	if (!m->levels[lvl].probes_passed)
-		return false;
-	for (i = 0; i < cfg->nprocs; i++) {
-		if (cfg->procs[i].level != lvl)
-			continue;
-		if (cfg->procs[i].type == PROC_ONESHOT ?
-		    m->procs[i].state != PS_DONE :
-		    m->procs[i].state != PS_RUNNING)
-			return false;
-	}
-	return true;
+	return m->levels[lvl].probes_passed && rl->nready == rl->nprocs;
 }
 
 void
@@ -101,7 +91,7 @@ climb_proc_ready(struct machine *m, int i, msec_t now)
 
 	if (p->state != PS_STARTING)
 		return;
-	p->state = PS_RUNNING;
+	roster_state(m, i, PS_RUNNING);
 	p->ready_at = MSEC_NEVER;
 	machine_log(m, LOG_INFO, "process %s ready", m->cfg->procs[i].name);
 	machine_event(m, EVT_PROCESS_READY, lvl, i);

@@ -50,6 +50,8 @@ machine_init(struct machine *m, const struct stack_conf *cfg, uint64_t seed)
 		    cfg->levels[cfg->procs[i].level].intensity) == -1)
 			goto fail;
 	}
+	if (roster_build(&m->roster, cfg, m->procs) == -1)
+		goto fail;
 	m->target = cfg->target;
 	m->cap = CAP_NONE;
 	m->hold = CAP_NONE;
@@ -74,6 +76,7 @@ machine_free(struct machine *m)
 		intensity_free(&m->levels[i].intensity);
 	for (i = 0; m->procs && i < m->cfg->nprocs; i++)
 		intensity_free(&m->procs[i].restarts);
+	roster_free(&m->roster);
 	free(m->levels);
 	free(m->procs);
 	free(m->actions);
@@ -165,7 +168,7 @@ machine_spawn(struct machine *m, int i)
 {
 	struct proc_rt	*p = &m->procs[i];
 
-	p->state = PS_STARTING;
+	roster_state(m, i, PS_STARTING);
 	p->restart_pending = false;
 	p->ready_at = MSEC_NEVER;
 	p->probe_next = MSEC_NEVER;
@@ -304,6 +307,55 @@ machine_start(struct machine *m, msec_t now)
 	machine_step(m, now);
 }
 
+static msec_t
+min_deadline(msec_t a, msec_t b)
+{
+	return a < b ? a : b;
+}
+
+/* When process i next wants a tick; only a starting or stopping one can. */
+static msec_t
+machine_proc_deadline(const struct machine *m, int i)
+{
+	const struct proc_rt	*p = &m->procs[i];
+
+	if (p->state == PS_STOPPING)
+		return p->kill_at;
+	if (p->state != PS_STARTING)
+		return MSEC_NEVER;
+	if (m->cfg->procs[i].ready == READY_PROBE && !p->probing)
+		return min_deadline(p->ready_at, p->probe_next);
+	return p->ready_at;
+}
+
+static int
+machine_cmp_index(const void *a, const void *b)
+{
+	int	x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The processes due at now, in file order.  Only they can act in this
+ * tick: nothing a tick does sets a process timer to now or earlier
+ * (stop_timeout is positive; readiness and probe timers start at an
+ * event), so taking them first and acting after is the same as one pass
+ * over every process -- each is still checked again when its turn comes.
+ */
+static int
+machine_due(struct machine *m, msec_t now)
+{
+	struct roster	*r = &m->roster;
+	int		 k, n = 0;
+
+	for (k = 0; k < r->ntimed; k++)
+		if (machine_proc_deadline(m, r->timed[k]) <= now)
+			r->due[n++] = r->timed[k];
+	qsort(r->due, (size_t)n, sizeof(*r->due), machine_cmp_index);
+	return n;
+}
+
 /* Everything that is due at or before now, in a fixed order. */
 void
 machine_tick(struct machine *m, msec_t now)
@@ -311,9 +363,11 @@ machine_tick(struct machine *m, msec_t now)
 	const struct stack_conf	*cfg = m->cfg;
 	struct level_rt		*l;
 	struct proc_rt		*p;
-	int			 i;
+	int			 i, k, ndue;
 
-	for (i = 0; i < cfg->nprocs; i++) {
+	ndue = machine_due(m, now);
+	for (k = 0; k < ndue; k++) {
+		i = m->roster.due[k];
 		p = &m->procs[i];
 		if (p->state == PS_STOPPING && now >= p->kill_at) {
 			machine_log(m, LOG_WARNING, "process %s did not stop "
@@ -357,33 +411,20 @@ machine_tick(struct machine *m, msec_t now)
 	machine_step(m, now);
 }
 
-static msec_t
-min_deadline(msec_t a, msec_t b)
-{
-	return a < b ? a : b;
-}
-
+/* O(levels + processes starting or stopping), not O(processes). */
 msec_t
 machine_next_deadline(const struct machine *m)
 {
 	const struct stack_conf	*cfg = m->cfg;
 	const struct level_rt	*l;
-	const struct proc_rt	*p;
 	msec_t			 d = MSEC_NEVER;
-	int			 i;
+	int			 i, k;
 
 	if (!m->started)
 		return MSEC_NEVER;
-	for (i = 0; i < cfg->nprocs; i++) {
-		p = &m->procs[i];
-		if (p->state == PS_STOPPING)
-			d = min_deadline(d, p->kill_at);
-		if (p->state == PS_STARTING) {
-			d = min_deadline(d, p->ready_at);
-			if (cfg->procs[i].ready == READY_PROBE && !p->probing)
-				d = min_deadline(d, p->probe_next);
-		}
-	}
+	for (k = 0; k < m->roster.ntimed; k++)
+		d = min_deadline(d, machine_proc_deadline(m,
+		    m->roster.timed[k]));
 	for (i = 0; i < cfg->nlevels; i++) {
 		l = &m->levels[i];
 		if (l->state == LEVEL_CLIMBING)
@@ -409,7 +450,7 @@ machine_proc_spawned(struct machine *m, int i, pid_t pid, bool exec_ok,
 {
 	struct proc_rt	*p = &m->procs[i];
 
-	p->pid = pid;
+	roster_pid(m, i, pid);
 	p->exec_seen = false;
 	/* Stopped before the spawn was carried out: the stop signal queued
 	 * behind the spawn will find this pid. */
@@ -417,7 +458,7 @@ machine_proc_spawned(struct machine *m, int i, pid_t pid, bool exec_ok,
 		p->started_at = now;
 		return;
 	}
-	p->state = PS_STARTING;
+	roster_state(m, i, PS_STARTING);
 	p->started_at = now;
 	p->ready_at = MSEC_NEVER;
 	p->kill_at = MSEC_NEVER;
@@ -467,7 +508,7 @@ machine_proc_exited(struct machine *m, int i, int wstatus, msec_t now)
 	a->code = wstatus;
 	a->errnum = p->errnum;
 	a->requested = p->state == PS_STOPPING;
-	p->pid = 0;
+	roster_pid(m, i, 0);
 	p->main_pid = 0;
 	p->last_status = wstatus;
 	p->last_errno = p->errnum;
@@ -642,14 +683,7 @@ machine_alarm(struct machine *m, msec_t now)
 int
 machine_proc_by_pid(const struct machine *m, pid_t pid)
 {
-	int	i;
-
-	if (pid <= 0)
-		return -1;
-	for (i = 0; i < m->cfg->nprocs; i++)
-		if (m->procs[i].pid == pid)
-			return i;
-	return -1;
+	return roster_find(m, pid);
 }
 
 const char *
@@ -678,15 +712,21 @@ static void
 machine_waiting_for(const struct machine *m, int lvl, char *buf, size_t len)
 {
 	const struct stack_conf	*cfg = m->cfg;
-	int			 i;
+	const struct roster	*r = &m->roster;
+	int			 i, k, first = -1;
 
-	for (i = 0; i < cfg->nprocs; i++) {
-		if (cfg->procs[i].level != lvl)
-			continue;
-		if (m->procs[i].state == PS_STARTING) {
-			snprintf(buf, len, "waiting for %s", cfg->procs[i].name);
-			return;
-		}
+	/* The first in file order; only processes with timers can be
+	 * starting. */
+	for (k = 0; k < r->ntimed; k++) {
+		i = r->timed[k];
+		if (cfg->procs[i].level == lvl &&
+		    m->procs[i].state == PS_STARTING &&
+		    (first < 0 || i < first))
+			first = i;
+	}
+	if (first >= 0) {
+		snprintf(buf, len, "waiting for %s", cfg->procs[first].name);
+		return;
 	}
 	if (!m->levels[lvl].probes_passed) {
 		snprintf(buf, len, "waiting for probe");

@@ -19,6 +19,8 @@
  *   restart.c   a process exit while its level is up: restart types,
  *               strategies, intensity; an operator's restart
  *   reload.c    taking over a new configuration while running
+ *   roster.c    indexes over the processes: pid -> process, the ones
+ *               with timers, per-level counts
  */
 #ifndef STACKD_MACHINE_H
 #define STACKD_MACHINE_H
@@ -135,12 +137,34 @@ struct level_rt {
 	uint64_t	 climb_attempts_total;
 };
 
+/*
+ * Derived from procs and the configuration, kept in step by roster.c so
+ * that no event has to scan every process.
+ */
+struct roster_level {
+	int		 nprocs;	/* configured in the level */
+	int		 nlive;		/* starting, running or stopping */
+	int		 nready;	/* running longruns, done oneshots */
+};
+
+struct roster {
+	int		*slots;		/* pid map: a proc index, -1 empty */
+	unsigned	 mask;		/* number of slots - 1 */
+	int		 shift;		/* 32 - log2(number of slots) */
+	int		*timed;		/* the procs starting or stopping */
+	int		*timed_at;	/* each proc's place in timed, or -1 */
+	int		 ntimed;
+	int		*due;		/* machine_tick's scratch */
+	struct roster_level *levels;
+};
+
 #define CAP_NONE	INT32_MAX
 
 struct machine {
 	const struct stack_conf *cfg;
 	struct level_rt	*levels;	/* cfg->nlevels */
 	struct proc_rt	*procs;		/* cfg->nprocs */
+	struct roster	 roster;	/* indexes over procs */
 	int		 current;	/* levels 1..current are up */
 	int		 target;
 	int		 cap;		/* rewinding: stay at or below this */
@@ -241,6 +265,15 @@ void	 rewind_level_stop(struct machine *, int level, msec_t now);
 void	 rewind_proc_stop(struct machine *, int proc, msec_t now);
 void	 rewind_check_down(struct machine *, int level, msec_t now);
 void	 rewind_hurry(struct machine *, msec_t now);
+
+/* roster.c: every change of a proc's pid or state goes through these. */
+int	 roster_build(struct roster *, const struct stack_conf *,
+	    const struct proc_rt *);
+void	 roster_free(struct roster *);
+void	 roster_pid(struct machine *, int proc, pid_t);
+void	 roster_state(struct machine *, int proc, enum proc_state);
+int	 roster_find(const struct machine *, pid_t);
+bool	 roster_check(const struct machine *);
 
 void	 restart_proc_exited(struct machine *, int proc, msec_t now);
 void	 restart_check_pending(struct machine *, int level, msec_t now);

@@ -213,6 +213,7 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 	const struct stack_conf	*o = m->cfg, *n = m->pending;
 	struct level_rt		*nl;
 	struct proc_rt		*np;
+	struct roster		 nr;
 	char			*todo;
 	int			 i;
 
@@ -225,8 +226,10 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 		map[i] = -1;
 		oldpid[i] = 0;
 	}
+	/* The processes are renumbered: their roster is made anew. */
 	if (reload_levels(m, n, nl, now) == -1 ||
-	    reload_procs(m, n, np, map, todo, now) == -1)
+	    reload_procs(m, n, np, map, todo, now) == -1 ||
+	    roster_build(&nr, n, np) == -1)
 		goto fail;
 	for (i = 0; i < o->nprocs; i++)
 		if (map[i] < 0)
@@ -237,8 +240,10 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 		intensity_free(&m->procs[i].restarts);
 	free(m->levels);
 	free(m->procs);
+	roster_free(&m->roster);
 	m->levels = nl;
 	m->procs = np;
+	m->roster = nr;
 	m->cfg = n;
 	m->pending = NULL;
 	m->hold = CAP_NONE;

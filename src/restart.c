@@ -76,7 +76,7 @@ restart_by_strategy(struct machine *m, int i, msec_t now)
 	}
 	machine_log(m, LOG_INFO, "%s: restarting the siblings of %s",
 	    strategy_name(st), cfg->procs[i].name);
-	m->procs[i].state = PS_STOPPED;
+	roster_state(m, i, PS_STOPPED);
 	m->procs[i].restart_pending = true;
 	for (j = 0; j < cfg->nprocs; j++) {
 		if (j == i || cfg->procs[j].level != lvl ||
@@ -103,7 +103,7 @@ restart_up_exit(struct machine *m, int i, bool abnormal, msec_t now)
 
 	if (pc->restart == RESTART_TEMPORARY ||
 	    (pc->restart == RESTART_TRANSIENT && !abnormal)) {
-		m->procs[i].state = PS_EXITED;
+		roster_state(m, i, PS_EXITED);
 		machine_log(m, LOG_INFO, "process %s not restarted (restart = "
 		    "%s)", pc->name, pc->restart == RESTART_TEMPORARY ?
 		    "temporary" : "transient");
@@ -111,7 +111,7 @@ restart_up_exit(struct machine *m, int i, bool abnormal, msec_t now)
 		return;
 	}
 	if (intensity_add(&l->intensity, now, lc->period, lc->intensity)) {
-		m->procs[i].state = PS_EXITED;
+		roster_state(m, i, PS_EXITED);
 		machine_fail(m, pc->level, now, "more than %d restart%s in "
 		    "%lldms", lc->intensity, lc->intensity == 1 ? "" : "s",
 		    (long long)lc->period);
@@ -134,7 +134,7 @@ restart_proc_exited(struct machine *m, int i, msec_t now)
 	abnormal = !WIFEXITED(p->last_status) ||
 	    WEXITSTATUS(p->last_status) != 0;
 	if (was == PS_STOPPING) {
-		p->state = PS_STOPPED;
+		roster_state(m, i, PS_STOPPED);
 		p->kill_at = MSEC_NEVER;
 		machine_log(m, LOG_INFO, "process %s stopped (%s)", pc->name,
 		    how);
@@ -154,7 +154,7 @@ restart_proc_exited(struct machine *m, int i, msec_t now)
 	    " (announced by STOPPING=1)" : "");
 	machine_status_changed(m);
 	if (pc->type == PROC_ONESHOT) {
-		p->state = abnormal ? PS_EXITED : PS_DONE;
+		roster_state(m, i, abnormal ? PS_EXITED : PS_DONE);
 		if (l->state == LEVEL_CLIMBING && abnormal)
 			machine_fail(m, pc->level, now, "oneshot %s %s",
 			    pc->name, how);
@@ -163,13 +163,13 @@ restart_proc_exited(struct machine *m, int i, msec_t now)
 		return;
 	}
 	if (l->state == LEVEL_CLIMBING) {
-		p->state = PS_EXITED;
+		roster_state(m, i, PS_EXITED);
 		machine_fail(m, pc->level, now, "process %s %s while "
 		    "climbing", pc->name, how);
 		return;
 	}
 	if (l->state != LEVEL_UP || l->failed) {
-		p->state = PS_EXITED;
+		roster_state(m, i, PS_EXITED);
 		if (l->state == LEVEL_STOPPING)
 			rewind_check_down(m, pc->level, now);
 		return;

@@ -29,7 +29,7 @@ rewind_proc_stop(struct machine *m, int i, msec_t now)
 		machine_emit(m, ACT_PROBE_CANCEL, pc->level, i);
 	}
 	sig = m->hurry ? SIGKILL : pc->stop_signal;
-	p->state = PS_STOPPING;
+	roster_state(m, i, PS_STOPPING);
 	p->ready_at = MSEC_NEVER;
 	p->kill_at = sig == SIGKILL ? MSEC_NEVER : now + pc->stop_timeout;
 	machine_emit(m, ACT_SIGNAL, pc->level, i)->sig = sig;
@@ -69,17 +69,9 @@ rewind_check_down(struct machine *m, int lvl, msec_t now)
 {
 	const struct stack_conf	*cfg = m->cfg;
 	struct level_rt		*l = &m->levels[lvl];
-	enum proc_state		 s;
-	int			 i;
 
-	if (l->state != LEVEL_STOPPING)
+	if (l->state != LEVEL_STOPPING || m->roster.levels[lvl].nlive > 0)
 		return;
-	for (i = 0; i < cfg->nprocs; i++) {
-		s = m->procs[i].state;
-		if (cfg->procs[i].level == lvl && (s == PS_STARTING ||
-		    s == PS_RUNNING || s == PS_STOPPING))
-			return;
-	}
 	l->state = LEVEL_DOWN;
 	l->since = now;
 	l->probe = PROBE_NONE;

@@ -198,14 +198,79 @@ act(const struct action *ap)
 	}
 }
 
+/*
+ * When the machine next wants a tick, the slow way: every process and
+ * every level looked at, as machine_next_deadline did before roster.c
+ * narrowed it down to the processes that are starting or stopping.
+ */
+static msec_t
+scan_next_deadline(const struct machine *m)
+{
+	const struct stack_conf	*cfg = m->cfg;
+	const struct level_rt	*l;
+	const struct proc_rt	*p;
+	msec_t			 d = MSEC_NEVER;
+	int			 i;
+
+#define EARLIER(x)	do { if ((x) < d) d = (x); } while (0)
+	if (!m->started)
+		return MSEC_NEVER;
+	for (i = 0; i < cfg->nprocs; i++) {
+		p = &m->procs[i];
+		if (p->state == PS_STOPPING)
+			EARLIER(p->kill_at);
+		if (p->state == PS_STARTING) {
+			EARLIER(p->ready_at);
+			if (cfg->procs[i].ready == READY_PROBE && !p->probing)
+				EARLIER(p->probe_next);
+		}
+	}
+	for (i = 0; i < cfg->nlevels; i++) {
+		l = &m->levels[i];
+		if (l->state == LEVEL_CLIMBING)
+			EARLIER(l->climb_deadline);
+		if ((l->state == LEVEL_CLIMBING || (l->state == LEVEL_UP &&
+		    !l->failed)) && cfg->levels[i].nprobes > 0 && !l->probing)
+			EARLIER(l->probe_next);
+	}
+	EARLIER(m->stable_at);
+	if (!m->shutting_down && !machine_busy(m, NULL) &&
+	    m->current < m->target && m->current < m->cap &&
+	    m->current < m->hold)
+		EARLIER(m->retry_at);
+	if (!m->alarm && m->below_since != MSEC_NEVER &&
+	    m->cfg->alarm_after > 0)
+		EARLIER(m->below_since + m->cfg->alarm_after);
+#undef EARLIER
+	return d;
+}
+
+/* After every event: the roster agrees with a full scan of the machine. */
+static void
+check_roster(void)
+{
+	int	i;
+
+	assert_true(roster_check(&H.m));
+	assert_int_equal(machine_next_deadline(&H.m),
+	    scan_next_deadline(&H.m));
+	for (i = 0; i < H.m.cfg->nprocs; i++)
+		if (H.m.procs[i].pid > 0)
+			assert_int_equal(machine_proc_by_pid(&H.m,
+			    H.m.procs[i].pid), i);
+}
+
 /* Play the daemon for every pending action, in order. */
 static void
 drain(void)
 {
 	struct action	 a;
 
-	while (machine_next_action(&H.m, &a))
+	check_roster();
+	while (machine_next_action(&H.m, &a)) {
 		act(&a);
+		check_roster();
+	}
 }
 
 /* Parse text, set up the defaults (everything answers at once), but do not
@@ -2339,6 +2404,203 @@ test_idle_with_probe(void **state)
 	assert_int_equal(machine_next_deadline(&H.m), 25000);
 }
 
+/* --- 18. the roster: pid -> process, timers, level counts --------------- */
+
+/* A stack of n processes in one level, set up without the harness's
+ * MAXP limit: these tests drive the roster, not the daemon. */
+static void
+h_init_many(int n)
+{
+	char	*text, *at;
+	size_t	 len = 256 + (size_t)n * 64;
+	int	 i;
+
+	text = malloc(len);
+	assert_non_null(text);
+	at = text + snprintf(text, len, STACK_HDR "[level one]\n");
+	for (i = 0; i < n; i++)
+		at += snprintf(at, len - (size_t)(at - text),
+		    "[process p%d]\nlevel = one\ncommand = /bin/p\n", i);
+	memset(&H, 0, sizeof(H));
+	H.cfg = parse_text(text);
+	free(text);
+	assert_int_equal(machine_init(&H.m, H.cfg, 1), 0);
+	H.inited = true;
+}
+
+static int
+scan_proc_by_pid(pid_t pid)
+{
+	int	i;
+
+	for (i = 0; i < H.m.cfg->nprocs; i++)
+		if (H.m.procs[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/*
+ * Thousands of pids coming and going over a small range, as after years
+ * of restarts: collisions, runs that wrap around the end of the table,
+ * removals from the middle of a run, a pid reused by another process.
+ * The map always answers what a scan of every process answers.
+ */
+static void
+test_roster_pid_map(void **state)
+{
+	uint64_t	rng = 88172645463325252ULL;
+	pid_t		pid;
+	int		i, n = 200, step;
+
+	(void)state;
+	h_init_many(n);
+	for (step = 0; step < 50000; step++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		i = (int)(rng % (uint64_t)n);
+		pid = (pid_t)(rng >> 40) % 600 + 1;
+		if (H.m.procs[i].pid > 0)
+			roster_pid(&H.m, i, 0);
+		else if (scan_proc_by_pid(pid) < 0)
+			roster_pid(&H.m, i, pid);
+		assert_int_equal(machine_proc_by_pid(&H.m, pid),
+		    scan_proc_by_pid(pid));
+		if (step % 997 == 0)
+			assert_true(roster_check(&H.m));
+	}
+	assert_true(roster_check(&H.m));
+
+	/* one process's pid, gone, comes back as another's */
+	for (i = 0; i < n; i++)
+		roster_pid(&H.m, i, 0);
+	roster_pid(&H.m, 3, 4242);
+	assert_int_equal(machine_proc_by_pid(&H.m, 4242), 3);
+	roster_pid(&H.m, 3, 0);
+	assert_int_equal(machine_proc_by_pid(&H.m, 4242), -1);
+	roster_pid(&H.m, 7, 4242);
+	assert_int_equal(machine_proc_by_pid(&H.m, 4242), 7);
+	assert_int_equal(machine_proc_by_pid(&H.m, 0), -1);
+	assert_int_equal(machine_proc_by_pid(&H.m, -1), -1);
+	assert_true(roster_check(&H.m));
+}
+
+/* Through the machine: a restart files the new pid, drops the old one. */
+static void
+test_roster_pid_restart(void **state)
+{
+	pid_t	old;
+	int	a, b;
+
+	(void)state;
+	h_init(RL_ONE);
+	a = P("a"); b = P("b");
+	h_start(0);
+	assert_int_equal(machine_proc_by_pid(&H.m, H.pid[a]), a);
+	assert_int_equal(machine_proc_by_pid(&H.m, H.pid[b]), b);
+	old = H.pid[a];
+	advance_to(100);
+	h_exit(a, EXITED(1));
+	assert_int_equal(count_spawns(a), 2);
+	assert_true(H.pid[a] != old);
+	assert_int_equal(machine_proc_by_pid(&H.m, old), -1);
+	assert_int_equal(machine_proc_by_pid(&H.m, H.pid[a]), a);
+	/* the kernel hands the old pid to b's next run */
+	H.next_pid = old - 1;
+	h_exit(b, EXITED(1));
+	assert_int_equal(H.pid[b], old);
+	assert_int_equal(machine_proc_by_pid(&H.m, old), b);
+	assert_int_equal(machine_proc_by_pid(&H.m, H.pid[a]), a);
+}
+
+/*
+ * A reload renumbers the processes: the pids that keep running are found
+ * under their new indexes, a removed process's pid under none (the daemon
+ * retires it), and the timers and level counts follow.
+ */
+static void
+test_roster_reload_renumbers(void **state)
+{
+	pid_t	apid, bpid, cpid;
+
+	(void)state;
+	nretired = 0;
+	h_init(RL_ONE "[level two]\n"
+	    "[process c]\nlevel = two\ncommand = /bin/c\n");
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+	apid = H.pid[P("a")];
+	bpid = H.pid[P("b")];
+	cpid = H.pid[P("c")];
+	assert_int_equal(machine_proc_by_pid(&H.m, cpid), 2);
+
+	/* c first, then a new d, then a; b is gone */
+	h_reload(STACK_HDR "[level one]\n"
+	    "[process c]\nlevel = one\ncommand = /bin/c\n"
+	    "[process d]\nlevel = one\ncommand = /bin/d\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[level two]\n");
+	h_reload_commit();
+	assert_int_equal(nretired, 2);	/* b, and c: it moved level */
+	assert_int_equal(P("a"), 2);
+	assert_int_equal(machine_proc_by_pid(&H.m, apid), 2);
+	assert_int_equal(machine_proc_by_pid(&H.m, bpid), -1);
+	assert_int_equal(machine_proc_by_pid(&H.m, cpid), -1);
+	assert_int_equal(machine_proc_by_pid(&H.m, H.pid[P("d")]), P("d"));
+	assert_int_equal(H.m.roster.levels[0].nprocs, 3);
+	assert_int_equal(H.m.roster.levels[1].nprocs, 0);
+	advance_by(1000);
+	assert_int_equal(H.m.procs[P("c")].state, PS_RUNNING);
+	assert_int_equal(machine_proc_by_pid(&H.m, H.pid[P("c")]), P("c"));
+	assert_int_equal(H.m.roster.levels[0].nready, 3);
+	assert_int_equal(H.m.roster.ntimed, 0);
+
+	/* the renumbered a still restarts under its own pid */
+	h_exit(P("a"), EXITED(1));
+	assert_int_equal(machine_proc_by_pid(&H.m, apid), -1);
+	assert_int_equal(machine_proc_by_pid(&H.m, H.pid[P("a")]), P("a"));
+}
+
+/*
+ * Processes due in the same tick act in file order, whatever order they
+ * started or stopped in -- as when every process was looked at in turn.
+ */
+static void
+test_tick_file_order(void **state)
+{
+	size_t	at, mark;
+	int	a, b, c;
+
+	(void)state;
+	h_init(STACK_HDR "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nready_delay = 3s\n"
+	    "[process b]\nlevel = one\ncommand = /bin/b\nready_delay = 1s\n"
+	    "[process c]\nlevel = one\ncommand = /bin/c\nready_delay = 2s\n");
+	a = P("a"); b = P("b"); c = P("c");
+	h_start(0);
+	advance_to(3000);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.roster.ntimed, 0);
+	/* restarted in the order c, a, b; ready at 6000, 7100, 5200 */
+	advance_to(4000);
+	h_exit(c, EXITED(1));
+	advance_to(4100);
+	h_exit(a, EXITED(1));
+	advance_to(4200);
+	h_exit(b, EXITED(1));
+	assert_int_equal(H.m.roster.ntimed, 3);
+	assert_int_equal(machine_next_deadline(&H.m), 5200);
+	mark = H.nlog;
+	tick_at(9000);		/* late: all three are due */
+	at = mark;
+	next_event(&at, EVT_PROCESS_READY, 0, a);
+	next_event(&at, EVT_PROCESS_READY, 0, b);
+	next_event(&at, EVT_PROCESS_READY, 0, c);
+	assert_int_equal(H.m.roster.ntimed, 0);
+	assert_int_equal(machine_next_deadline(&H.m),
+	    scan_next_deadline(&H.m));
+}
+
 /* --- what a notify child said about itself ------------------------------ */
 
 /* The first log line at or after from that contains text; NULL if none. */
@@ -2457,6 +2719,11 @@ main(void)
 		cmocka_unit_test_teardown(test_idle, teardown),
 		cmocka_unit_test_teardown(test_idle_with_probe, teardown),
 		cmocka_unit_test_teardown(test_notify_reports, teardown),
+		cmocka_unit_test_teardown(test_roster_pid_map, teardown),
+		cmocka_unit_test_teardown(test_roster_pid_restart, teardown),
+		cmocka_unit_test_teardown(test_roster_reload_renumbers,
+		    teardown),
+		cmocka_unit_test_teardown(test_tick_file_order, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
