@@ -58,11 +58,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/queue.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "sdlib.h"
 
 #define RELAY_PREFIXMAX	80			/* with its NUL */
 #define RELAY_LINEMAX	4000			/* longer lines are cut */
@@ -742,12 +742,12 @@ relay_journal(const struct proc_conf *pc, struct relay_out *o)
 {
 	int	fd;
 
-	if ((fd = sd_journal_stream_fd(pc->name, LOG_INFO, 1)) < 0) {
+	if ((fd = sdlib_journal_stream_fd(pc->name, LOG_INFO, 1)) < 0) {
 		errno = -fd;
 		return -1;
 	}
 	o->out = fd;
-	if ((fd = sd_journal_stream_fd(pc->name, LOG_WARNING, 1)) < 0) {
+	if ((fd = sdlib_journal_stream_fd(pc->name, LOG_WARNING, 1)) < 0) {
 		errno = -fd;
 		close(o->out);
 		o->out = -1;
