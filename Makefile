@@ -33,8 +33,9 @@ CFLAGS	?= -O2 -g
 # never drop them.
 WFLAGS	= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	  -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+# libsystemd: its headers only; src/sdlib.c loads the library when needed.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags inih libsystemd 2>/dev/null)
-PKG_LIBS   = $(shell $(PKG_CONFIG) --libs inih libsystemd 2>/dev/null)
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs inih 2>/dev/null)
 LIBS	= $(PKG_LIBS) -lev -lm
 
 BUILD_DEBS = gcc make pkg-config libev-dev libinih-dev libsystemd-dev
@@ -49,7 +50,7 @@ COMMON	= config.c parse.c words.c json.c ctlpath.c
 MACHINE	= machine.c climb.c rewind.c restart.c reload.c intensity.c roster.c
 # The daemon: libev glue that turns events into calls, actions into syscalls.
 DAEMON	= stackd.c events.c log.c spawn.c reap.c probe.c hook.c relay.c ready.c \
-	  reconfigure.c control.c request.c notify.c status.c metrics.c
+	  reconfigure.c control.c request.c notify.c status.c metrics.c sdlib.c
 CTL	= stackctl.c
 # Readiness from the children (ready.c): the sd_notify parser, the watchdog.
 DAEMON	+= notifymsg.c watchdog.c

@@ -84,27 +84,54 @@ machine_free(struct machine *m)
 }
 
 /*
- * The action FIFO.  A failed allocation drops the action after logging
- * nothing: there is no way to report it without allocating, and the next
- * timer tick re-derives most state anyway.
+ * The action FIFO, a ring: a burst of actions (a level of 1000 processes
+ * queues 1000 spawns, each adding more while it is carried out) reuses
+ * the slots already taken out instead of growing past what is pending at
+ * once.  Once drained, a ring grown large is freed: the memory of a burst
+ * goes back, and the next action starts a small one.
+ *
+ * A failed allocation drops the action after logging nothing: there is no
+ * way to report it without allocating, and the next timer tick re-derives
+ * most state anyway.
  */
+#define ACTIONS_MIN	16	/* the first ring */
+#define ACTIONS_KEEP	64	/* a larger one is freed when drained */
+
+/* Twice the room, the pending actions moved to its start in order. */
+static int
+machine_grow(struct machine *m)
+{
+	struct action	*a;
+	size_t		 ncap, first;
+
+	ncap = m->actions_cap > 0 ? m->actions_cap * 2 : ACTIONS_MIN;
+	if ((a = calloc(ncap, sizeof(*a))) == NULL)
+		return -1;
+	/* From the head to the end of the old ring, then its wrapped part. */
+	first = m->actions_cap - m->actions_head;
+	if (first > m->nactions)
+		first = m->nactions;
+	if (m->nactions > 0) {
+		memcpy(a, m->actions + m->actions_head, first * sizeof(*a));
+		memcpy(a + first, m->actions,
+		    (m->nactions - first) * sizeof(*a));
+	}
+	free(m->actions);
+	m->actions = a;
+	m->actions_cap = ncap;
+	m->actions_head = 0;
+	return 0;
+}
+
 static struct action *
 machine_push(struct machine *m)
 {
 	struct action	*a;
-	size_t		 ncap;
 
-	if (m->actions_head > 0 && m->actions_head == m->nactions)
-		m->actions_head = m->nactions = 0;
-	if (m->nactions == m->actions_cap) {
-		ncap = m->actions_cap ? m->actions_cap * 2 : 16;
-		a = realloc(m->actions, ncap * sizeof(*a));
-		if (a == NULL)
-			return NULL;
-		m->actions = a;
-		m->actions_cap = ncap;
-	}
-	a = &m->actions[m->nactions++];
+	if (m->nactions == m->actions_cap && machine_grow(m) == -1)
+		return NULL;
+	a = &m->actions[(m->actions_head + m->nactions) % m->actions_cap];
+	m->nactions++;
 	memset(a, 0, sizeof(*a));
 	return a;
 }
@@ -141,10 +168,20 @@ machine_log(struct machine *m, int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The daemon reads the state once it has carried out every pending
+ * action, so one ACT_STATUS in the queue tells it all that a second would.
+ */
 void
 machine_status_changed(struct machine *m)
 {
-	machine_emit(m, ACT_STATUS, -1, -1);
+	struct action	*a;
+
+	if (m->status_queued || (a = machine_push(m)) == NULL)
+		return;
+	a->kind = ACT_STATUS;
+	a->level = a->proc = -1;
+	m->status_queued = true;
 }
 
 struct action *
@@ -179,9 +216,20 @@ machine_spawn(struct machine *m, int i)
 bool
 machine_next_action(struct machine *m, struct action *out)
 {
-	if (m->actions_head == m->nactions)
+	if (m->nactions == 0)
 		return false;
-	*out = m->actions[m->actions_head++];
+	*out = m->actions[m->actions_head];
+	m->actions_head = (m->actions_head + 1) % m->actions_cap;
+	if (out->kind == ACT_STATUS)
+		m->status_queued = false;
+	if (--m->nactions > 0)
+		return true;
+	m->actions_head = 0;
+	if (m->actions_cap > ACTIONS_KEEP) {
+		free(m->actions);
+		m->actions = NULL;
+		m->actions_cap = 0;
+	}
 	return true;
 }
 

@@ -185,10 +185,11 @@ struct machine {
 	bool		 ready_sent;
 	char		 last_failure[ACT_TEXTMAX];
 	uint64_t	 rng;		/* xorshift state for jitter */
-	struct action	*actions;	/* FIFO of pending actions */
-	size_t		 nactions;
-	size_t		 actions_head;
+	struct action	*actions;	/* ring of pending actions */
+	size_t		 nactions;	/* pending */
+	size_t		 actions_head;	/* the next one out */
 	size_t		 actions_cap;
+	bool		 status_queued;	/* an ACT_STATUS is pending */
 };
 
 /* Lifecycle. */

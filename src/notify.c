@@ -1,6 +1,8 @@
 /*
  * notify.c -- telling systemd (or anything listening on NOTIFY_SOCKET)
- * what the stack is doing, through libsystemd's sd_notify.
+ * what the stack is doing, through libsystemd's sd_notify.  libsystemd is
+ * loaded (sdlib.c) only when NOTIFY_SOCKET is set; if it cannot be, that
+ * is logged once and stackd goes on without telling systemd.
  *
  * READY=1 means the stack reached ready_level, not merely that stackd
  * started: a unit ordered After= this one waits for the real thing.
@@ -14,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <systemd/sd-daemon.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "sdlib.h"
 
 static bool	notify_on;
 static char	notify_last[ACT_TEXTMAX];
@@ -26,7 +28,7 @@ static ev_timer	notify_watchdog;
 static void
 notify_ping(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	sd_notify(0, "WATCHDOG=1");
+	sdlib_notify(0, "WATCHDOG=1");
 }
 
 void
@@ -34,10 +36,10 @@ notify_init(struct daemon *d)
 {
 	uint64_t	usec = 0;
 
-	notify_on = getenv("NOTIFY_SOCKET") != NULL;
+	notify_on = getenv("NOTIFY_SOCKET") != NULL && sdlib_load();
 	if (!notify_on)
 		return;
-	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+	if (sdlib_watchdog_enabled(0, &usec) > 0 && usec > 0) {
 		ev_timer_init(&notify_watchdog, notify_ping,
 		    (double)usec / 2e6, (double)usec / 2e6);
 		ev_timer_start(d->loop, &notify_watchdog);
@@ -52,14 +54,14 @@ notify_status(struct daemon *d, const char *text)
 	if (!notify_on || strcmp(text, notify_last) == 0)
 		return;
 	snprintf(notify_last, sizeof(notify_last), "%s", text);
-	if (sd_notifyf(0, "STATUS=%s", text) < 0)
+	if (sdlib_notifyf(0, "STATUS=%s", text) < 0)
 		log_msg(LOG_WARNING, "sd_notify STATUS failed");
 }
 
 void
 notify_ready(struct daemon *d)
 {
-	if (notify_on && sd_notify(0, "READY=1") < 0)
+	if (notify_on && sdlib_notify(0, "READY=1") < 0)
 		log_msg(LOG_WARNING, "sd_notify READY failed");
 }
 
@@ -72,7 +74,7 @@ notify_reloading(struct daemon *d)
 	if (!notify_on)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	if (sdlib_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)ts.tv_sec * 1000000ULL +
 	    (unsigned long long)ts.tv_nsec / 1000ULL) < 0)
 		log_msg(LOG_WARNING, "sd_notify RELOADING failed");
@@ -81,7 +83,7 @@ notify_reloading(struct daemon *d)
 void
 notify_stopping(struct daemon *d)
 {
-	if (notify_on && sd_notify(0, "STOPPING=1") < 0)
+	if (notify_on && sdlib_notify(0, "STOPPING=1") < 0)
 		log_msg(LOG_WARNING, "sd_notify STOPPING failed");
 }
 

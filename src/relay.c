@@ -31,9 +31,23 @@
  * between poll and write, as for any writer sharing a pipe.)  Files that
  * stackd opens itself are its own open file descriptions, non-blocking.
  *
+ * Memory.  Most children are quiet most of the time, so a relay holds a
+ * buffer (struct relay_buf, 12 KiB) only while something is pending in it:
+ * a partial line, or output its sink could not take yet.  It takes one
+ * just before it reads and gives it back when a pump leaves it empty.
+ * Given-back buffers wait in a small pool for the next read, so a child
+ * that logs steadily costs no malloc per line, while what a burst of
+ * output took goes back to the allocator.  At most one buffer per relay:
+ * memory stays bounded.  When there is no memory for a buffer, the relay
+ * stops reading, just as for a full sink: the child blocks on its full
+ * pipe, nothing is lost, and one timer (relay_retry) gives the starved
+ * relays a buffer and restarts them later, in the order they starved.
+ *
  * When a child is reaped, relay_drain() first passes on what it left in
  * its pipes, so that its last lines come before "process X exited" --
- * unless the sink is full at that moment: then they follow, never lost.
+ * unless the sink is full (or no buffer can be had) at that moment: then
+ * they follow, never lost.  It finds the child's relays by a hash on the
+ * pid, so one exit costs the same with ten children or ten thousand.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,24 +58,30 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/queue.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "sdlib.h"
 
 #define RELAY_PREFIXMAX	80			/* with its NUL */
 #define RELAY_LINEMAX	4000			/* longer lines are cut */
 #define RELAY_LOGMAX	800			/* ... into the log: log.c's */
 #define RELAY_INMAX	(2 * RELAY_LINEMAX)	/* one read(2) at most */
 #define RELAY_OUTMAX	PIPE_BUF		/* one atomic write(2) */
+#define RELAY_POOLMAX	4			/* spare buffers kept */
+#define RELAY_RETRY	1.0			/* s: starved relays retry */
+#define RELAY_HASHMIN	64			/* pid hash buckets, at least */
 
 _Static_assert(RELAY_PREFIXMAX - 1 + 3 + RELAY_LINEMAX + 1 <= RELAY_OUTMAX,
     "a prefixed line fits in one atomic write");
+_Static_assert((RELAY_HASHMIN & (RELAY_HASHMIN - 1)) == 0,
+    "the pid hash masks the pid");
 
 struct relay;
 
 TAILQ_HEAD(relay_queue, relay);
+LIST_HEAD(relay_chain, relay);
 
 struct sink {
 	ev_io			 io;	/* EV_WRITE while relays wait */
@@ -75,22 +95,31 @@ struct sink {
 	bool			 failed; /* the last write failed */
 };
 
-struct relay {
-	ev_io			 io;	/* EV_READ; stopped while waiting */
-	TAILQ_ENTRY(relay)	 wait;
-	LIST_ENTRY(relay)	 entry;
-	struct sink		*sink;	/* NULL: stackd's log */
-	pid_t			 pid;	/* the writer, until reaped */
-	bool			 waiting; /* in sink->waiting */
-	bool			 eof;	/* pipe read to its end, closed */
-	size_t			 prefixlen; /* 0: lines go as they are */
-	size_t			 linemax; /* longer lines are cut */
+/* What is pending in a relay; it has none while nothing is. */
+struct relay_buf {
+	SLIST_ENTRY(relay_buf)	 next;	/* in the pool */
 	size_t			 inlen;
 	size_t			 outlen;
 	size_t			 outoff; /* written of out, when partial */
-	char			 prefix[RELAY_PREFIXMAX]; /* the name */
 	char			 in[RELAY_INMAX];
 	char			 out[RELAY_OUTMAX];
+};
+
+struct relay {
+	ev_io			 io;	/* EV_READ; stopped while waiting */
+	TAILQ_ENTRY(relay)	 wait;
+	TAILQ_ENTRY(relay)	 starve; /* in relay_starved */
+	LIST_ENTRY(relay)	 entry;
+	LIST_ENTRY(relay)	 bypid;	/* in the pid hash while pid > 0 */
+	struct sink		*sink;	/* NULL: stackd's log */
+	struct relay_buf	*buf;	/* NULL: nothing pending */
+	pid_t			 pid;	/* the writer, until reaped */
+	bool			 waiting; /* in sink->waiting */
+	bool			 starved; /* no buffer: not reading */
+	bool			 eof;	/* pipe read to its end, closed */
+	size_t			 prefixlen; /* 0: lines go as they are */
+	size_t			 linemax; /* longer lines are cut */
+	char			 prefix[RELAY_PREFIXMAX]; /* the name */
 };
 
 enum relay_state { RELAY_OPEN, RELAY_BLOCKED, RELAY_GONE };
@@ -99,7 +128,166 @@ static LIST_HEAD(relay_list, relay)	relays = LIST_HEAD_INITIALIZER(relays);
 static LIST_HEAD(sink_list, sink)	sinks = LIST_HEAD_INITIALIZER(sinks);
 static struct sink		*sink_std[3];	/* [1] stdout, [2] stderr */
 
+static SLIST_HEAD(relay_bufs, relay_buf) relay_pool =
+				    SLIST_HEAD_INITIALIZER(relay_pool);
+static int			relay_npool;
+static struct relay_queue	relay_starved =
+				    TAILQ_HEAD_INITIALIZER(relay_starved);
+static ev_timer			relay_retry;
+
+/* Relays by writer pid; the static table serves until it is outgrown. */
+static struct relay_chain	relay_hash0[RELAY_HASHMIN];
+static struct relay_chain	*relay_hash = relay_hash0;
+static size_t			relay_nhash = RELAY_HASHMIN;
+static size_t			relay_nhashed;
+
 static enum relay_state	relay_pump(struct relay *);
+
+/* --- buffers ------------------------------------------------------------ */
+
+/* A buffer for r to read into; false when there is no memory for one. */
+static bool
+relay_buf_take(struct relay *r)
+{
+	struct relay_buf	*b;
+
+	if (r->buf != NULL)
+		return true;
+	if ((b = SLIST_FIRST(&relay_pool)) != NULL) {
+		SLIST_REMOVE_HEAD(&relay_pool, next);
+		relay_npool--;
+	} else if ((b = malloc(sizeof(*b))) == NULL)
+		return false;
+	b->inlen = b->outlen = b->outoff = 0;
+	r->buf = b;
+	return true;
+}
+
+/* Once nothing is pending, the buffer goes to the pool, or is freed. */
+static void
+relay_buf_give(struct relay *r)
+{
+	struct relay_buf	*b = r->buf;
+
+	if (b == NULL || b->inlen > 0 || b->outlen > 0)
+		return;
+	r->buf = NULL;
+	if (relay_npool < RELAY_POOLMAX) {
+		SLIST_INSERT_HEAD(&relay_pool, b, next);
+		relay_npool++;
+	} else
+		free(b);
+}
+
+static void
+relay_pool_free(void)
+{
+	struct relay_buf	*b;
+
+	while ((b = SLIST_FIRST(&relay_pool)) != NULL) {
+		SLIST_REMOVE_HEAD(&relay_pool, next);
+		free(b);
+	}
+	relay_npool = 0;
+}
+
+/* The retry timer: a buffer for each starved relay, in order, and read. */
+static void
+relay_unstarve(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct relay	*r;
+
+	while ((r = TAILQ_FIRST(&relay_starved)) != NULL) {
+		if (!relay_buf_take(r)) {
+			ev_timer_set(w, RELAY_RETRY, 0.);
+			ev_timer_start(loop, w);
+			return;
+		}
+		TAILQ_REMOVE(&relay_starved, r, starve);
+		r->starved = false;
+		ev_io_start(loop, &r->io);
+	}
+	log_msg(LOG_NOTICE, "children's output is read again");
+}
+
+/*
+ * No memory for a buffer: stop reading, as for a full sink, until the
+ * retry timer finds one.  Reading on without a buffer would lose output,
+ * and leaving the watcher on would spin on a readable pipe.
+ */
+static void
+relay_starve(struct relay *r)
+{
+	ev_io_stop(daemon_self->loop, &r->io);
+	if (r->starved)
+		return;
+	if (TAILQ_EMPTY(&relay_starved)) {
+		log_msg(LOG_ERR, "no memory to relay children's output: "
+		    "not reading it, retrying every %.0fs", RELAY_RETRY);
+		ev_timer_init(&relay_retry, relay_unstarve, RELAY_RETRY, 0.);
+		ev_timer_start(daemon_self->loop, &relay_retry);
+	}
+	r->starved = true;
+	TAILQ_INSERT_TAIL(&relay_starved, r, starve);
+}
+
+/* --- relays by pid ------------------------------------------------------ */
+
+/* Pids are handed out in sequence: their low bits spread them well. */
+static struct relay_chain *
+relay_bucket(pid_t pid)
+{
+	return &relay_hash[(size_t)pid & (relay_nhash - 1)];
+}
+
+/* Twice the buckets when there are more relays than buckets; without
+ * memory for them, the chains only grow longer. */
+static void
+relay_hash_grow(void)
+{
+	struct relay_chain	*old = relay_hash, *nh;
+	struct relay		*r;
+	size_t			 oldn = relay_nhash, i;
+
+	if (relay_nhashed <= relay_nhash ||
+	    (nh = calloc(oldn * 2, sizeof(*nh))) == NULL)
+		return;
+	for (i = 0; i < oldn * 2; i++)
+		LIST_INIT(&nh[i]);
+	relay_hash = nh;
+	relay_nhash = oldn * 2;
+	for (i = 0; i < oldn; i++) {
+		while ((r = LIST_FIRST(&old[i])) != NULL) {
+			LIST_REMOVE(r, bypid);
+			LIST_INSERT_HEAD(relay_bucket(r->pid), r, bypid);
+		}
+	}
+	if (old != relay_hash0)
+		free(old);
+}
+
+static void
+relay_hash_add(struct relay *r)
+{
+	LIST_INSERT_HEAD(relay_bucket(r->pid), r, bypid);
+	relay_nhashed++;
+	relay_hash_grow();
+}
+
+/* r's writer was reaped (or r is freed); an empty hash shrinks back. */
+static void
+relay_hash_del(struct relay *r)
+{
+	if (r->pid == 0)
+		return;
+	LIST_REMOVE(r, bypid);
+	r->pid = 0;
+	if (--relay_nhashed == 0 && relay_hash != relay_hash0) {
+		free(relay_hash);
+		relay_hash = relay_hash0;
+		relay_nhash = RELAY_HASHMIN;
+	}
+}
 
 /* --- sinks -------------------------------------------------------------- */
 
@@ -241,17 +429,18 @@ sink_ready(struct ev_loop *loop, ev_io *w, int revents)
 static bool
 relay_write(struct relay *r)
 {
-	struct sink	*s = r->sink;
-	ssize_t		 n;
+	struct sink		*s = r->sink;
+	struct relay_buf	*b = r->buf;
+	ssize_t			 n;
 
-	if (r->outlen == 0)
+	if (b == NULL || b->outlen == 0)
 		return true;
 	if (!sink_turn(s, r))
 		return false;
-	while (r->outoff < r->outlen) {
+	while (b->outoff < b->outlen) {
 		if (!sink_writable(s))
 			return false;
-		n = write(s->fd, r->out + r->outoff, r->outlen - r->outoff);
+		n = write(s->fd, b->out + b->outoff, b->outlen - b->outoff);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
@@ -262,9 +451,9 @@ relay_write(struct relay *r)
 			break;
 		}
 		sink_result(s, 0);
-		r->outoff += (size_t)n;
+		b->outoff += (size_t)n;
 	}
-	r->outoff = r->outlen = 0;
+	b->outoff = b->outlen = 0;
 	return true;
 }
 
@@ -272,7 +461,8 @@ relay_write(struct relay *r)
 static bool
 relay_line(struct relay *r, const char *s, size_t n)
 {
-	size_t	need = n + 1;
+	struct relay_buf	*b = r->buf;
+	size_t			 need = n + 1;
 
 	if (r->sink == NULL) {
 		log_msg(LOG_INFO, "%s: %.*s", r->prefix, (int)n, s);
@@ -280,16 +470,16 @@ relay_line(struct relay *r, const char *s, size_t n)
 	}
 	if (r->prefixlen > 0)
 		need += r->prefixlen + 3;
-	if (r->outlen + need > sizeof(r->out) && !relay_write(r))
+	if (b->outlen + need > sizeof(b->out) && !relay_write(r))
 		return false;
 	if (r->prefixlen > 0) {
-		memcpy(r->out + r->outlen, r->prefix, r->prefixlen);
-		memcpy(r->out + r->outlen + r->prefixlen, " | ", 3);
-		r->outlen += r->prefixlen + 3;
+		memcpy(b->out + b->outlen, r->prefix, r->prefixlen);
+		memcpy(b->out + b->outlen + r->prefixlen, " | ", 3);
+		b->outlen += r->prefixlen + 3;
 	}
-	memcpy(r->out + r->outlen, s, n);
-	r->outlen += n;
-	r->out[r->outlen++] = '\n';
+	memcpy(b->out + b->outlen, s, n);
+	b->outlen += n;
+	b->out[b->outlen++] = '\n';
 	return true;
 }
 
@@ -297,13 +487,16 @@ relay_line(struct relay *r, const char *s, size_t n)
 static bool
 relay_lines(struct relay *r)
 {
-	const char	*p, *nl;
-	size_t		 off = 0, avail, n, skip;
-	bool		 ok = true;
+	struct relay_buf	*b = r->buf;
+	const char		*p, *nl;
+	size_t			 off = 0, avail, n, skip;
+	bool			 ok = true;
 
-	while (off < r->inlen) {
-		p = r->in + off;
-		avail = r->inlen - off;
+	if (b == NULL)
+		return true;
+	while (off < b->inlen) {
+		p = b->in + off;
+		avail = b->inlen - off;
 		nl = memchr(p, '\n', avail < r->linemax + 1 ? avail :
 		    r->linemax + 1);
 		skip = 0;
@@ -322,8 +515,8 @@ relay_lines(struct relay *r)
 		}
 		off += n + skip;
 	}
-	memmove(r->in, r->in + off, r->inlen - off);
-	r->inlen -= off;
+	memmove(b->in, b->in + off, b->inlen - off);
+	b->inlen -= off;
 	return ok;
 }
 
@@ -341,9 +534,16 @@ relay_free(struct relay *r)
 {
 	if (r->waiting)
 		TAILQ_REMOVE(&r->sink->waiting, r, wait);
+	if (r->starved)
+		TAILQ_REMOVE(&relay_starved, r, starve);
 	relay_close_pipe(r);
+	relay_hash_del(r);
 	LIST_REMOVE(r, entry);
 	sink_unref(r->sink);
+	/* Empty, it goes back to the pool; at exit it may still hold what
+	 * could not be written (counted by relay_close_all). */
+	relay_buf_give(r);
+	free(r->buf);
 	free(r);
 }
 
@@ -357,7 +557,7 @@ relay_block(struct relay *r)
 	if (r->waiting)
 		return;
 	r->waiting = true;
-	if (r->outoff > 0)
+	if (r->buf->outoff > 0)
 		TAILQ_INSERT_HEAD(&s->waiting, r, wait);
 	else
 		TAILQ_INSERT_TAIL(&s->waiting, r, wait);
@@ -366,8 +566,9 @@ relay_block(struct relay *r)
 
 /*
  * Pass on everything that can go now.  A relay whose sink is full waits
- * in the sink's queue without reading; one at EOF with nothing left is
- * freed.
+ * in the sink's queue without reading, holding its buffer; one at EOF with
+ * nothing left is freed; any other gives its empty buffer back and reads
+ * on.
  */
 static enum relay_state
 relay_pump(struct relay *r)
@@ -380,28 +581,40 @@ relay_pump(struct relay *r)
 		relay_free(r);
 		return RELAY_GONE;
 	}
+	relay_buf_give(r);
 	ev_io_start(daemon_self->loop, &r->io);
 	return RELAY_OPEN;
 }
 
-/* One read(2) of at most max bytes; 0 when nothing came or at EOF. */
+/*
+ * One read(2) of at most max bytes; 0 when nothing came, at EOF, or when
+ * there is no buffer to read into (the relay starves).
+ */
 static size_t
 relay_fill(struct relay *r, size_t max)
 {
-	size_t	room = sizeof(r->in) - r->inlen;
-	ssize_t	n;
+	struct relay_buf	*b;
+	size_t			 room;
+	ssize_t			 n;
 
-	if (room > max)
+	if (!relay_buf_take(r)) {
+		relay_starve(r);
+		return 0;
+	}
+	b = r->buf;
+	if ((room = sizeof(b->in) - b->inlen) > max)
 		room = max;
 	do
-		n = read(r->io.fd, r->in + r->inlen, room);
+		n = read(r->io.fd, b->in + b->inlen, room);
 	while (n == -1 && errno == EINTR);
 	if (n > 0) {
-		r->inlen += (size_t)n;
+		b->inlen += (size_t)n;
 		return (size_t)n;
 	}
-	if (n == -1 && errno == EAGAIN)
+	if (n == -1 && errno == EAGAIN) {
+		relay_buf_give(r);
 		return 0;
+	}
 	if (n == -1)
 		log_errno("output of %s: read", r->prefix);
 	relay_close_pipe(r);
@@ -413,7 +626,7 @@ relay_read(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct relay	*r = (struct relay *)w;
 
-	if (relay_fill(r, sizeof(r->in)) > 0 || r->eof)
+	if (relay_fill(r, RELAY_INMAX) > 0 || r->eof)
 		(void)relay_pump(r);
 }
 
@@ -469,8 +682,34 @@ relay_log_open(struct daemon *d, const char *prefix, int *wfd)
 void
 relay_set_pid(struct relay *r, pid_t pid)
 {
-	if (r != NULL)
-		r->pid = pid > 0 ? pid : 0;
+	if (r == NULL)
+		return;
+	relay_hash_del(r);
+	if (pid > 0) {
+		r->pid = pid;
+		relay_hash_add(r);
+	}
+}
+
+/* What the reaped writer left in r's pipe, and its last line at EOF. */
+static void
+relay_drain_one(struct relay *r)
+{
+	size_t	budget, n;
+	int	avail;
+
+	if (ioctl(r->io.fd, FIONREAD, &avail) == -1 || avail < 0)
+		avail = 0;
+	/* One byte more: the read that sees EOF. */
+	budget = (size_t)avail + 1;
+	while (budget > 0) {
+		n = relay_fill(r, budget);
+		if (n == 0 && !r->eof)
+			break;
+		budget -= n;
+		if (relay_pump(r) != RELAY_OPEN)
+			break;
+	}
 }
 
 /*
@@ -482,28 +721,17 @@ void
 relay_drain(struct daemon *d, pid_t pid)
 {
 	struct relay	*r, *next;
-	size_t		 budget, n;
-	int		 avail;
 
-	for (r = LIST_FIRST(&relays); r != NULL; r = next) {
-		next = LIST_NEXT(r, entry);
-		if (pid <= 0 || r->pid != pid)
+	if (pid <= 0)
+		return;
+	/* Only r itself can be freed below, so next stays valid. */
+	for (r = LIST_FIRST(relay_bucket(pid)); r != NULL; r = next) {
+		next = LIST_NEXT(r, bypid);
+		if (r->pid != pid)
 			continue;
-		r->pid = 0;
-		if (r->eof || r->waiting)
-			continue;
-		if (ioctl(r->io.fd, FIONREAD, &avail) == -1 || avail < 0)
-			avail = 0;
-		/* One byte more: the read that sees EOF. */
-		budget = (size_t)avail + 1;
-		while (budget > 0) {
-			n = relay_fill(r, budget);
-			if (n == 0 && !r->eof)
-				break;
-			budget -= n;
-			if (relay_pump(r) != RELAY_OPEN)
-				break;
-		}
+		relay_hash_del(r);
+		if (!r->eof && !r->waiting && !r->starved)
+			relay_drain_one(r);
 	}
 }
 
@@ -514,12 +742,12 @@ relay_journal(const struct proc_conf *pc, struct relay_out *o)
 {
 	int	fd;
 
-	if ((fd = sd_journal_stream_fd(pc->name, LOG_INFO, 1)) < 0) {
+	if ((fd = sdlib_journal_stream_fd(pc->name, LOG_INFO, 1)) < 0) {
 		errno = -fd;
 		return -1;
 	}
 	o->out = fd;
-	if ((fd = sd_journal_stream_fd(pc->name, LOG_WARNING, 1)) < 0) {
+	if ((fd = sdlib_journal_stream_fd(pc->name, LOG_WARNING, 1)) < 0) {
 		errno = -fd;
 		close(o->out);
 		o->out = -1;
@@ -673,7 +901,7 @@ relay_slurp(struct relay *r)
 	bool			moved = false;
 
 	while (st == RELAY_OPEN) {
-		if (relay_fill(r, sizeof(r->in)) == 0 && !r->eof)
+		if (relay_fill(r, RELAY_INMAX) == 0 && !r->eof)
 			break;
 		moved = true;
 		st = relay_pump(r);
@@ -746,9 +974,13 @@ relay_close_all(struct daemon *d)
 		}
 	}
 	while ((r = LIST_FIRST(&relays)) != NULL) {
-		lost += r->inlen + r->outlen - r->outoff;
+		if (r->buf != NULL)
+			lost += r->buf->inlen + r->buf->outlen -
+			    r->buf->outoff;
 		relay_free(r);
 	}
+	ev_timer_stop(d->loop, &relay_retry);
+	relay_pool_free();
 	if (lost > 0)
 		log_msg(LOG_WARNING, "%zu bytes of children's output could "
 		    "not be written before exit", lost);

@@ -68,6 +68,7 @@ def test_fast_writer_blocks_instead_of_failing(stack):
 # nothing lost, nothing mixed (issue 4, item 3)
 
 import re
+import select
 import signal
 import socket
 import threading
@@ -162,6 +163,81 @@ def test_two_floods_never_interleave(stack):
         seen[name].append(i)
     for name in "ab":
         assert seen[name] == list(range(n)), "lines of %s lost or out of order" % name
+
+
+def test_partial_line_completed_later_arrives_whole(stack):
+    # p writes half a line and waits; meanwhile q's output goes through the
+    # relays' shared spare buffers.  The half that p's relay holds must wait
+    # for its newline and arrive as one line, unmixed.
+    go = stack.path("go")
+    stack.write(level("one") +
+                proc("p", "one", "sh -c 'printf half-$((0))-; "
+                     "while [ ! -e %s ]; do sleep 0.05; done; echo rest; "
+                     "exec sleep 300'" % go) +
+                proc("q", "one", "sh -c 'seq 20000; exec sleep 300'"))
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: "q | 20000" in _all_output(stack), msg="q's lines relayed")
+    stack.hold_for(lambda: "half-0-" not in _all_output(stack), 0.3,
+                   "half a line is held back")
+    open(go, "w").close()
+    stack.wait_until(lambda: "p | half-0-rest" in _all_output(stack).split("\n"),
+                     msg="the line arrives whole")
+    assert _lines_of(_all_output(stack), "q") == [str(i) for i in range(1, 20001)]
+
+
+FLOOD_MANY = """\
+#!/usr/bin/python3
+# N numbered lines of varying length, written in 16 KiB chunks that cut
+# lines anywhere
+import os, sys
+name, n = sys.argv[1], int(sys.argv[2])
+lines = []
+for i in range(n):
+    body = "x" * (1 + (i * 7919 + len(name) * 31) % 1500)
+    lines.append("%s-%d:%s:%d\\n" % (name, i, body, len(body)))
+data = "".join(lines).encode()
+while data:
+    data = data[os.write(1, data[:16384]):]
+"""
+
+FLOOD_MANY_LINE = re.compile(r"^(f\d+) \| \1-(\d+):(x*):(\d+)$")
+
+
+def test_fifty_floods_complete_and_unmixed(stack):
+    # fifty children flood stackd's stdout at once: every line of each
+    # arrives, whole, in order, never mixed with another child's
+    flood = stack.script("flood.py", FLOOD_MANY)
+    nproc, n = 50, 150
+    r, w = os.pipe()
+    try:
+        stack.write(level("one", ready_timeout="60s") +
+                    "".join(proc("f%d" % k, "one", "%s f%d %d" % (flood, k, n),
+                                 type="oneshot") for k in range(nproc)))
+        stack.start(stdout=w)
+        os.close(w)
+        w = -1
+        data = bytearray()
+        deadline = time.monotonic() + 60
+        while data.count(b"\n") < nproc * n and time.monotonic() < deadline:
+            stack.check_alive()
+            if select.select([r], [], [], 0.2)[0]:
+                data += os.read(r, 1 << 16)
+        stack.wait_level(1, timeout=60)
+    finally:
+        os.close(r)
+        if w != -1:
+            os.close(w)
+    seen = {}
+    for line in data.decode().split("\n")[:-1]:
+        m = FLOOD_MANY_LINE.match(line)
+        assert m, "a mixed or damaged line: %r" % line[:200]
+        name, i, body, blen = m.group(1), int(m.group(2)), m.group(3), int(m.group(4))
+        assert len(body) == blen, "line %s-%d damaged" % (name, i)
+        seen.setdefault(name, []).append(i)
+    assert sorted(seen) == sorted("f%d" % k for k in range(nproc)), "a child's lines are missing"
+    for name, got in seen.items():
+        assert got == list(range(n)), "lines of %s lost or out of order" % name
 
 
 def test_long_line_cut_in_prefixed_pieces(stack):

@@ -1,7 +1,12 @@
 """sd_notify towards systemd: READY=1 exactly when ready_level is first
 reached, STATUS= on changes, STOPPING=1 at shutdown (SPEC section 3)."""
 
+import os
+import shutil
+import subprocess
 import time
+
+import pytest
 
 from conftest import level, proc
 
@@ -98,3 +103,65 @@ def test_stopping_sent_before_children_stop(stack, notify_socket):
     # STOPPING=1 is announced at the start of the shutdown, not at its end
     stop_at = [t_ for t_, ls in ns.msgs if "STOPPING=1" in ls][0]
     assert stop_at - t < 0.45, "STOPPING=1 came %.2fs after SIGTERM" % (stop_at - t)
+
+
+# --------------------------------------------------------------------------
+# libsystemd is loaded on first use (src/sdlib.c)
+
+def _mapped(pid, name):
+    with open("/proc/%d/maps" % pid) as f:
+        return name in f.read()
+
+
+def test_libsystemd_not_loaded_unless_needed(stack):
+    stack.write(level("one") + proc("p", "one", "sleep 300"))
+    stack.start()
+    stack.wait_level(1)
+    for lib in ("libsystemd", "liblzma", "libgcrypt", "libzstd"):
+        assert not _mapped(stack.daemon_pid, lib), "%s mapped without need" % lib
+
+
+def test_libsystemd_loaded_for_notify_socket(stack, notify_socket):
+    stack.write(level("one") + proc("p", "one", "sleep 300"))
+    stack.start(env={"NOTIFY_SOCKET": notify_socket.path})
+    stack.wait_until(lambda: notify_socket.count("READY=1") == 1, msg="READY=1")
+    assert _mapped(stack.daemon_pid, "libsystemd.so")
+
+
+def _linked_library(binary, name):
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if name in line and "=>" in line:
+            return line.split("=>")[1].split()[0]
+    pytest.fail("%s is not linked with %s: %s" % (binary, name, out))
+
+
+@pytest.mark.parametrize("fake", ["not-a-library", "without-the-functions"])
+def test_without_libsystemd(stack, notify_socket, fake):
+    # libsystemd.so.0 found first on LD_LIBRARY_PATH is not a library, or
+    # is another library under that name: one error in the log, nothing on
+    # NOTIFY_SOCKET, a log = journal process's output goes to stackd's own,
+    # and the stack runs as usual
+    ns = notify_socket
+    libdir = stack.path("lib")
+    os.makedirs(libdir)
+    fake_lib = os.path.join(libdir, "libsystemd.so.0")
+    if fake == "not-a-library":
+        with open(fake_lib, "w") as f:
+            f.write("not a library\n")
+    else:
+        shutil.copy(_linked_library(stack.build.stackd, "libinih"), fake_lib)
+    stack.write(level("one") +
+                proc("jp", "one", "sh -c 'echo to-$((0))out; exec sleep 300'",
+                     log="journal") +
+                proc("q", "one", "sleep 300"))
+    stack.start(env={"NOTIFY_SOCKET": ns.path, "LD_LIBRARY_PATH": libdir})
+    stack.wait_level(1)
+    stack.wait_until(lambda: "to-0out" in stack.outlog_text() + stack.log(),
+                     msg="the journal's output goes to stackd's")
+    log = stack.log()
+    assert log.count("cannot load libsystemd.so.0: ") == 1, log
+    assert "process jp: journal stream, using stackd's output" in log, log
+    assert stack.stop() == 0
+    assert ns.lines() == [], "nothing may reach NOTIFY_SOCKET: %r" % ns.lines()
+    assert stack.log().count("cannot load libsystemd.so.0: ") == 1

@@ -19,6 +19,7 @@ where mount(2) is not allowed) and /dev/full.
 """
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -241,6 +242,72 @@ def test_stackd_own_output_on_dev_full(stack):
     stack.wait_level(0)
     assert stack.ctl("target", "top").returncode == 0
     stack.wait_level(1)
+    assert stack.stop() == 0
+
+
+# --------------------------------------------------------------------------
+# no memory for the output buffers
+
+# Fails malloc of a relay's buffer (src/relay.c: struct relay_buf, the
+# 8000-byte read buffer, the PIPE_BUF output buffer and a small header:
+# 12128 bytes on x86-64, checked loosely) while the flag file exists.
+FAILBUF = r"""
+#include <stddef.h>
+#include <unistd.h>
+void *__libc_malloc(size_t);
+void *
+malloc(size_t n)
+{
+	if (n > 12000 && n < 12400 && access(FLAG, F_OK) == 0)
+		return NULL;
+	return __libc_malloc(n);
+}
+"""
+
+
+def _cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        rest = f.read().rsplit(")", 1)[1].split()
+    return int(rest[11]) + int(rest[12])
+
+
+def test_no_memory_for_output_buffers(stack):
+    # no buffer can be had: stackd stops reading (the child blocks on its
+    # full pipe) without spinning, says so once, and once memory is back
+    # every line arrives, in order
+    if "asan" in stack.build.name:
+        pytest.skip("the sanitizer's malloc cannot be interposed")
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler to build the malloc interposer")
+    flag = stack.path("no-memory")
+    src = stack.path("failbuf.c")
+    lib = stack.path("failbuf.so")
+    with open(src, "w") as f:
+        f.write(FAILBUF)
+    subprocess.run([cc, "-shared", "-fPIC", "-DFLAG=\"%s\"" % flag, "-o", lib, src],
+                   check=True)
+    open(flag, "w").close()
+    n = 20000
+    stack.write(level("one") +
+                proc("p", "one", "sh -c 'seq %d; exec sleep 300'" % n) +
+                proc("q", "one", "sleep 300"))
+    stack.start(env={"LD_PRELOAD": lib})
+    stack.wait_level(1)
+    stack.wait_until(lambda: "no memory to relay children's output" in stack.log(),
+                     msg="the missing buffer logged")
+    ticks = _cpu_ticks(stack.daemon_pid)
+    stack.hold_for(lambda: relayed(stack, "p") == [] and
+                   _cpu_ticks(stack.daemon_pid) - ticks < 30,
+                   1.5, "nothing relayed, and no busy loop")
+    os.unlink(flag)
+    want = [str(i) for i in range(1, n + 1)]
+    stack.wait_until(lambda: len(relayed(stack, "p")) >= n, timeout=15,
+                     msg="every line once memory is back")
+    assert relayed(stack, "p") == want, "lines lost, repeated or out of order"
+    log = stack.log()
+    assert log.count("no memory to relay children's output") == 1, log
+    assert "children's output is read again" in log
     assert stack.stop() == 0
 
 

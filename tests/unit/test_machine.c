@@ -2670,6 +2670,142 @@ test_notify_reports(void **state)
 	assert_null(strstr(l->text, "STOPPING"));
 }
 
+/* --- the action FIFO ---------------------------------------------------- */
+
+#define ONE_PROC	"[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
+
+/* Pop the next action, which must be the log line "tag-i". */
+static void
+pop_log(const char *tag, int i)
+{
+	struct action	a;
+	char		want[32];
+
+	snprintf(want, sizeof(want), "%s-%d", tag, i);
+	assert_true(machine_next_action(&H.m, &a));
+	assert_int_equal(a.kind, ACT_LOG);
+	assert_string_equal(a.text, want);
+}
+
+static void
+test_actions_order_across_wrap(void **state)
+{
+	struct action	a;
+	int		i;
+
+	(void)state;
+	h_init(ONE_PROC);
+	for (i = 0; i < 10; i++)
+		machine_log(&H.m, LOG_INFO, "a-%d", i);
+	for (i = 0; i < 6; i++)
+		pop_log("a", i);
+	/* the next ones wrap around the ring's end, then it grows while
+	 * wrapped: the order must survive both */
+	for (i = 0; i < 40; i++)
+		machine_log(&H.m, LOG_INFO, "b-%d", i);
+	assert_true(H.m.actions_cap >= 44);
+	for (i = 6; i < 10; i++)
+		pop_log("a", i);
+	for (i = 0; i < 20; i++)
+		pop_log("b", i);
+	for (i = 0; i < 30; i++)
+		machine_log(&H.m, LOG_INFO, "c-%d", i);
+	for (i = 20; i < 40; i++)
+		pop_log("b", i);
+	for (i = 0; i < 30; i++)
+		pop_log("c", i);
+	assert_false(machine_next_action(&H.m, &a));
+	assert_int_equal(H.m.nactions, 0);
+}
+
+static void
+test_actions_shrink_after_burst(void **state)
+{
+	struct action	a;
+	size_t		cap;
+	int		i, n = 0;
+
+	(void)state;
+	h_init(ONE_PROC);
+	for (i = 0; i < 5000; i++)
+		machine_log(&H.m, LOG_INFO, "x-%d", i);
+	assert_true((cap = H.m.actions_cap) >= 5000);
+	/* what is queued while it drains reuses the slots taken out */
+	for (i = 0; i < 5000; i++) {
+		pop_log("x", i);
+		if (i % 2 == 0)
+			machine_log(&H.m, LOG_INFO, "y-%d", n++);
+	}
+	assert_int_equal(H.m.actions_cap, cap);
+	for (i = 0; i < n; i++)
+		pop_log("y", i);
+	assert_false(machine_next_action(&H.m, &a));
+	/* drained: the burst's memory is given back */
+	assert_true(H.m.actions_cap <= 64);
+	machine_log(&H.m, LOG_INFO, "z-%d", 0);
+	pop_log("z", 0);
+}
+
+/* A climb of many processes: the queue is drained small again. */
+static void
+test_actions_shrink_after_climb(void **state)
+{
+	char	text[4096];
+	size_t	len;
+	int	i;
+
+	(void)state;
+	len = (size_t)snprintf(text, sizeof(text), "[level one]\n");
+	for (i = 0; i < MAXP; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "[process p%d]\nlevel = one\ncommand = /bin/p\n", i);
+	h_init(text);
+	h_start(0);
+	advance_by(1000);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.nactions, 0);
+	assert_true(H.m.actions_cap <= 64);
+}
+
+static int
+count_status_queued(void)
+{
+	struct action	a;
+	int		n = 0;
+
+	while (machine_next_action(&H.m, &a))
+		if (a.kind == ACT_STATUS)
+			n++;
+	return n;
+}
+
+static void
+test_status_coalesced(void **state)
+{
+	struct action	a;
+
+	(void)state;
+	h_init(ONE_PROC);
+	machine_status_changed(&H.m);
+	machine_log(&H.m, LOG_INFO, "between");
+	machine_status_changed(&H.m);
+	machine_status_changed(&H.m);
+	/* one, where the first was asked for */
+	assert_true(machine_next_action(&H.m, &a));
+	assert_int_equal(a.kind, ACT_STATUS);
+	/* taken out: the next change queues another */
+	machine_status_changed(&H.m);
+	assert_true(machine_next_action(&H.m, &a));
+	assert_int_equal(a.kind, ACT_LOG);
+	assert_true(machine_next_action(&H.m, &a));
+	assert_int_equal(a.kind, ACT_STATUS);
+	assert_false(machine_next_action(&H.m, &a));
+
+	/* a whole start: many changes, one ACT_STATUS pending at a time */
+	machine_start(&H.m, 0);
+	assert_int_equal(count_status_queued(), 1);
+}
+
 int
 main(void)
 {
@@ -2724,6 +2860,13 @@ main(void)
 		cmocka_unit_test_teardown(test_roster_reload_renumbers,
 		    teardown),
 		cmocka_unit_test_teardown(test_tick_file_order, teardown),
+		cmocka_unit_test_teardown(test_actions_order_across_wrap,
+		    teardown),
+		cmocka_unit_test_teardown(test_actions_shrink_after_burst,
+		    teardown),
+		cmocka_unit_test_teardown(test_actions_shrink_after_climb,
+		    teardown),
+		cmocka_unit_test_teardown(test_status_coalesced, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
