@@ -6,6 +6,10 @@
  * window of `period` fails the level.  Only timestamps inside the window
  * matter, so the buffer never needs more than intensity + 1 entries: when
  * it is full and all entries are recent, the limit is already exceeded.
+ * The buffer grows to that size only as restarts come: a process that
+ * never restarts costs no memory, whatever its intensity (a thousand
+ * processes with intensity = 1000 would otherwise hold 8 MB of empty
+ * windows, which every fork copies the page tables of).
  * Pure: the caller passes the (monotonic) time.
  */
 #include <stdlib.h>
@@ -16,10 +20,33 @@
 int
 intensity_init(struct window *w, int intensity)
 {
-	w->n = 0;
-	w->cap = intensity + 1;
-	w->times = calloc((size_t)w->cap, sizeof(*w->times));
-	return w->times == NULL ? -1 : 0;
+	w->times = NULL;
+	w->n = w->cap = 0;
+	w->max = intensity + 1;
+	return 0;
+}
+
+/* Room for at least want entries (up to max); -1 if none could be had. */
+int
+intensity_reserve(struct window *w, int want)
+{
+	msec_t	*t;
+	int	 ncap;
+
+	if (want > w->max)
+		want = w->max;
+	if (want <= w->cap)
+		return 0;
+	ncap = w->cap > 0 ? w->cap * 2 : 4;
+	if (ncap < want)
+		ncap = want;
+	if (ncap > w->max)
+		ncap = w->max;
+	if ((t = realloc(w->times, (size_t)ncap * sizeof(*t))) == NULL)
+		return -1;
+	w->times = t;
+	w->cap = ncap;
+	return 0;
 }
 
 void
@@ -27,7 +54,7 @@ intensity_free(struct window *w)
 {
 	free(w->times);
 	w->times = NULL;
-	w->n = w->cap = 0;
+	w->n = w->cap = w->max = 0;
 }
 
 void
@@ -55,7 +82,10 @@ bool
 intensity_add(struct window *w, msec_t now, msec_t period, int intensity)
 {
 	intensity_expire(w, now, period);
-	if (w->n == w->cap) {
+	/* Out of memory: keep counting in the room there is. */
+	if (w->n == w->cap)
+		(void)intensity_reserve(w, w->n + 1);
+	if (w->n == w->cap && w->n > 0) {
 		/* Full of recent restarts: keep the newest cap - 1. */
 		memmove(w->times, w->times + 1, (size_t)(w->n - 1) *
 		    sizeof(*w->times));

@@ -11,10 +11,14 @@
 struct window {
 	msec_t	*times;		/* oldest first */
 	int	 n;
-	int	 cap;		/* intensity + 1: never needs more */
+	int	 cap;		/* allocated, grown as restarts come */
+	int	 max;		/* intensity + 1: never needs more */
 };
 
+/* Allocates nothing yet; returns 0. */
 int	intensity_init(struct window *, int intensity);
+/* Room for want entries (at most max); -1 when out of memory. */
+int	intensity_reserve(struct window *, int want);
 void	intensity_free(struct window *);
 void	intensity_clear(struct window *);
 /* Record a restart at now; true if now more than intensity in period. */

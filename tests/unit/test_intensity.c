@@ -194,11 +194,38 @@ test_clear(void **state)
 	assert_null(w.times);
 }
 
+/* A window costs memory only as restarts come, and never more than
+ * intensity + 1 entries. */
+static void
+test_grows_lazily(void **state)
+{
+	struct window	w;
+	int		i;
+
+	(void)state;
+	assert_int_equal(intensity_init(&w, 100000), 0);
+	assert_null(w.times);
+	assert_int_equal(w.cap, 0);
+	assert_false(intensity_add(&w, 1, PERIOD, 100000));
+	assert_true(w.cap >= 1 && w.cap <= 4);
+	intensity_free(&w);
+
+	assert_int_equal(intensity_init(&w, 5), 0);
+	for (i = 0; i < 5; i++)
+		assert_false(intensity_add(&w, 100 + i, PERIOD, 5));
+	assert_true(intensity_add(&w, 200, PERIOD, 5));
+	assert_true(intensity_add(&w, 300, PERIOD, 5));
+	assert_int_equal(w.cap, 6);
+	assert_int_equal(intensity_count(&w, 300, PERIOD), 6);
+	intensity_free(&w);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fourth_within_window_exceeds),
+		cmocka_unit_test(test_grows_lazily),
 		cmocka_unit_test(test_burst_same_instant),
 		cmocka_unit_test(test_spread_beyond_period),
 		cmocka_unit_test(test_boundary_exactly_period),
