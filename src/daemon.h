@@ -35,7 +35,7 @@ msec_t	 now_msec(void);
 void	 daemon_run(struct daemon *);
 
 /* reap.c */
-void	 reap_init(void);
+bool	 reap_init(struct daemon *);
 void	 reap_fini(struct daemon *);
 void	 reap_children(struct daemon *);
 int	 reap_signal_orphans(int sig);

@@ -1,28 +1,22 @@
 /*
  * reap.c -- PID 1 and subreaper duties.
  *
- * stackd owns the only waitpid(-1) in the process: every exit, of a
+ * stackd owns the only waitpid in the process: every exit, of a
  * supervised process, a probe, a hook or an orphan that was reparented to
  * us, is collected here and handed to whoever started it.  As PID 1 the
  * kernel reparents every orphan of the namespace to us; otherwise we ask
  * for the same as a child subreaper, so daemons that double-fork are still
- * ours to reap and to stop.  SIGCHLD only says "at least one"; the loop
- * runs until waitpid has nothing more, so no zombie is left behind.
+ * ours to reap and to stop.
  *
- * At shutdown stackd does not exit while any descendant lives: the
- * children it still has (orphans it never started) are found in /proc and
- * get SIGTERM, then SIGKILL after the stack's stop_timeout.
- *
- * Group remnants.  A supervised process leads its own process group; when
- * it exits, whatever it left in the group (the worker of a wrapper script)
- * would run on unsupervised beside its successor.  So the group gets the
- * process's stop_signal at once and SIGKILL after its stop_timeout, as
- * systemd's KillMode=control-group does.  The late SIGKILL does not go to
- * the pgid blindly -- by then the number could name a new group -- but to
- * each process still in that group that started before the leader was
- * reaped (start time from /proc/PID/stat).  Oneshots are exempt: what a
- * oneshot leaves running is usually its purpose (a legacy start script);
- * it runs until shutdown.  Nothing is scheduled when nothing was left.
+ * SIGCHLD only says "at least one": the sweep runs waitpid(-1) until
+ * nothing is left, so no zombie stays behind.  Each such call walks every
+ * child in the kernel; with a thousand children that is most of what one
+ * exit costs stackd.  So stackd reads SIGCHLD from a signalfd of its own,
+ * whose siginfo names the child that sent it, reaps that one first with
+ * waitpid(pid) -- no walk -- and needs one walk, not two, to learn that
+ * nothing else is left (other exits may have merged into the same signal).
+ * (A child's exit signal cannot be made a queued realtime one: exec resets
+ * it to SIGCHLD.)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,13 +34,29 @@
 #include "log.h"
 #include "spawn.h"
 
-void
-reap_init(void)
+static ev_io	sigchld;	/* signalfd of SIGCHLD */
+
+static void	reap_sigchld(struct ev_loop *, ev_io *, int);
+
+/* False if SIGCHLD must come through libev instead (no signalfd). */
+bool
+reap_init(struct daemon *d)
 {
-	if (getpid() == 1)
-		return;
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+	sigset_t	set;
+	int		fd;
+
+	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_errno("reap_init: PR_SET_CHILD_SUBREAPER");
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+		log_errno("reap_init: signalfd");
+		return false;
+	}
+	ev_io_init(&sigchld, reap_sigchld, fd, EV_READ);
+	ev_io_start(d->loop, &sigchld);
+	return true;
 }
 
 /* A group whose leader is gone: SIGKILL to what is left at kill_at. */
@@ -213,6 +224,10 @@ reap_fini(struct daemon *d)
 		remnants = r->next;
 		free(r);
 	}
+	if (ev_is_active(&sigchld)) {
+		ev_io_stop(d->loop, &sigchld);
+		close(sigchld.fd);
+	}
 }
 
 static void
@@ -242,6 +257,34 @@ reap_one(struct daemon *d, pid_t pid, int status)
 		log_msg(LOG_INFO, "reaped leftover process %ld (%s)", (long)pid,
 		    how);
 	}
+}
+
+/* The children the signals name first, then the sweep for the rest. */
+static void
+reap_sigchld(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct daemon		*d = daemon_self;
+	struct signalfd_siginfo	 si[8];
+	ssize_t			 n;
+	size_t			 i;
+	pid_t			 pid;
+	int			 status;
+
+	do
+		n = read(w->fd, si, sizeof(si));
+	while (n == -1 && errno == EINTR);
+	for (i = 0; n > 0 && i < (size_t)n / sizeof(si[0]); i++) {
+		if (si[i].ssi_code != CLD_EXITED &&
+		    si[i].ssi_code != CLD_KILLED &&
+		    si[i].ssi_code != CLD_DUMPED)
+			continue;	/* stopped or continued */
+		do
+			pid = waitpid((pid_t)si[i].ssi_pid, &status, WNOHANG);
+		while (pid == -1 && errno == EINTR);
+		if (pid > 0)
+			reap_one(d, pid, status);
+	}
+	reap_children(d);
 }
 
 void

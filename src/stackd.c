@@ -334,8 +334,9 @@ default_file(void)
 	return access(DEFAULT_FILE, F_OK) == 0 ? DEFAULT_FILE : SYSTEM_FILE;
 }
 
+/* SIGCHLD normally has a signalfd of its own (reap.c). */
 static void
-daemon_watch_signals(struct daemon *d)
+daemon_watch_signals(struct daemon *d, bool sigchld)
 {
 	ev_signal_init(&d->sig_term, daemon_sigterm, SIGTERM);
 	ev_signal_init(&d->sig_int, daemon_sigterm, SIGINT);
@@ -344,7 +345,8 @@ daemon_watch_signals(struct daemon *d)
 	ev_signal_start(d->loop, &d->sig_term);
 	ev_signal_start(d->loop, &d->sig_int);
 	ev_signal_start(d->loop, &d->sig_hup);
-	ev_signal_start(d->loop, &d->sig_chld);
+	if (sigchld)
+		ev_signal_start(d->loop, &d->sig_chld);
 }
 
 static void
@@ -386,8 +388,7 @@ daemon_main(struct stack_conf *cfg)
 		machine_free(&d.m);
 		goto fail;
 	}
-	reap_init();
-	daemon_watch_signals(&d);
+	daemon_watch_signals(&d, !reap_init(&d));
 	notify_init(&d);
 	ev_timer_init(&d.tick, daemon_tick, 0., 0.);
 	machine_start(&d.m, now_msec());
