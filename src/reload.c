@@ -110,7 +110,9 @@ reload_window(struct window *dst, const struct window *src, int intensity)
 	if (intensity_init(dst, intensity) == -1)
 		return -1;
 	keep = src->n < dst->max ? src->n : dst->max;
-	if (keep > 0 && intensity_reserve(dst, keep) == -1)
+	if (keep == 0)
+		return 0;	/* nothing to copy; no buffer yet */
+	if (intensity_reserve(dst, keep) == -1)
 		return -1;
 	memcpy(dst->times, src->times + (src->n - keep), (size_t)keep *
 	    sizeof(*dst->times));
