@@ -379,6 +379,7 @@ daemon_main(struct stack_conf *cfg)
 		config_free(cfg);
 		return 1;
 	}
+	log_attach(d.loop);
 	if (machine_init(&d.m, cfg, (uint64_t)getpid() << 32 ^
 	    (uint64_t)time(NULL)) == -1) {
 		log_errno("machine_init");
@@ -413,11 +414,13 @@ daemon_main(struct stack_conf *cfg)
 	machine_free(&d.m);
 	/* After a reload, not the configuration main() passed in. */
 	config_free(d.cfg);
+	log_detach();
 	ev_loop_destroy(d.loop);
 	daemon_self = NULL;
 	return code;
 fail:
 	config_free(cfg);
+	log_detach();
 	ev_loop_destroy(d.loop);
 	daemon_self = NULL;
 	return 1;

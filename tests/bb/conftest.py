@@ -363,11 +363,11 @@ class Stack:
         return env
 
     def start(self, args=None, env=None, wrapper=None, wait_socket=True,
-              stdout=None, merge_stderr=False, pass_fds=()):
-        """Start stackd -f INI [args] in the background.  stdout: a file
-        descriptor to use instead of the captured file; merge_stderr: stderr
-        goes where stdout goes (one file shows the order of both); pass_fds:
-        descriptors stackd inherits."""
+              stdout=None, merge_stderr=False, pass_fds=(), stderr=None):
+        """Start stackd -f INI [args] in the background.  stdout, stderr: a
+        file descriptor to use instead of the captured file; merge_stderr:
+        stderr goes where stdout goes (one file shows the order of both);
+        pass_fds: descriptors stackd inherits."""
         assert self.proc is None, "test bug: stack already started"
         self.wrapper = wrapper
         cmd = list(wrapper or []) + [self.build.stackd, "-f", self.ini] + list(args or [])
@@ -376,7 +376,8 @@ class Stack:
         self.t_start = time.monotonic()
         out = self._out if stdout is None else stdout
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.STDOUT if merge_stderr else self._err,
+                                     stderr=subprocess.STDOUT if merge_stderr else
+                                     self._err if stderr is None else stderr,
                                      env=self.env(env), cwd=self.dir,
                                      start_new_session=True, pass_fds=pass_fds)
         if wrapper:

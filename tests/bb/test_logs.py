@@ -451,3 +451,57 @@ def test_journal_stream_per_child(stack):
         assert "to-0out" not in stack.outlog_text() + stack.log()
     finally:
         journal.close()
+
+
+def test_stuck_stderr_does_not_stop_supervision(stack):
+    # stackd's own lines go to stderr.  With nobody reading it (a wedged
+    # log collector), stackd -- maybe PID 1 -- must keep supervising: lines
+    # that do not fit are dropped and counted, and the count is told once
+    # stderr drains.
+    import fcntl
+    import termios
+    r, w = os.pipe()
+    stack.write(level("one", intensity="1000000", period="1s") +
+                proc("spin", "one", "true") +          # restarted at once, forever
+                proc("p", "one", "sleep 300"))
+    try:
+        stack.start(stderr=w)
+    finally:
+        os.close(w)
+
+    def queued():
+        buf = bytearray(4)
+        fcntl.ioctl(r, termios.FIONREAD, buf)
+        return int.from_bytes(buf, "little")
+    stack.wait_until(lambda: queued() >= 60000, timeout=20, msg="stderr pipe full")
+    # stderr stays full while spin restarts a thousand times more (some
+    # three log lines each: more than stackd's queue holds), and stackd
+    # still answers and still restarts
+    n0 = stack.p("spin")["restarts_total"]
+    stack.wait_until(lambda: stack.p("spin")["restarts_total"] > n0 + 1000,
+                     timeout=30, msg="spin restarted 1000 times with stderr full")
+    assert queued() >= 60000
+    for _ in range(3):
+        old = stack.wait_until(lambda: stack.pid("p"), msg="p running")
+        os.kill(old, signal.SIGKILL)
+        stack.wait_running("p", other_than=old)
+    # drain stderr: the dropped lines are counted there
+    got = b""
+    total = 0
+    deadline = time.monotonic() + 20
+    while b"log lines dropped: stderr was full" not in got:
+        assert time.monotonic() < deadline, (total, got[-600:])
+        rl, _, _ = select.select([r], [], [], 0.5)
+        if rl:
+            chunk = os.read(r, 65536)
+            total += len(chunk)
+            got = got[-100000:] + chunk
+    # keep draining while it stops, so the stop is not held up by the test
+    def drain():
+        while os.read(r, 65536):
+            pass
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    assert stack.stop() == 0
+    t.join(10)
+    os.close(r)
