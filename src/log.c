@@ -112,8 +112,10 @@ log_flush(int timeout)
 		if ((nl = memrchr(log_queue, '\n', len)) != NULL)
 			len = (size_t)(nl - log_queue) + 1;
 		n = write(STDERR_FILENO, log_queue, len);
-		if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		if (n == -1 && errno == EINTR)
 			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;	/* someone made it non-blocking: wait */
 		if (n <= 0) {
 			log_queued = 0;	/* stderr is gone: nowhere to go */
 			break;
@@ -168,6 +170,8 @@ log_detach(void)
 static void
 log_emit(const char *line, size_t len)
 {
+	ssize_t	n;
+
 	if (log_loop == NULL) {
 		/* Before the loop and after it: nothing else to do. */
 		if (write(STDERR_FILENO, line, len) < 0)
@@ -175,9 +179,12 @@ log_emit(const char *line, size_t len)
 		return;
 	}
 	if (log_queued == 0 && log_writable(0)) {
-		if (write(STDERR_FILENO, line, len) < 0)
-			return;	/* a line that cannot be written is lost */
-		return;
+		do
+			n = write(STDERR_FILENO, line, len);
+		while (n == -1 && errno == EINTR);
+		/* Written, or lost for good (EPIPE, EIO): nowhere to go. */
+		if (n != -1 || errno != EAGAIN)
+			return;
 	}
 	log_note_dropped();
 	if (log_queued + len > sizeof(log_queue)) {
