@@ -642,6 +642,8 @@ def test_waiter_that_keeps_talking_is_dropped(stack):
     base = small(stack, extra=level("two"), target=1)
     c = connect(stack.ctl_path)
     c.sendall(b"wait two\n")
+    stack.wait_until(lambda: fd_count(stack.daemon_pid) == base + 1,
+                     msg="stackd accepted the waiter")
     stack.hold_for(lambda: fd_count(stack.daemon_pid) == base + 1, 0.2,
                    "the waiter holds its connection")
     c.sendall(b"status\n" * 100)
