@@ -971,7 +971,8 @@ def write_markdown(path, f, args):
                 os.getloadavg()[0], "-5" if f["niced"] else "0"))
     L.append("Stack: 4 levels, 50 processes (one_for_one, rest_for_one, "
              "one_for_all; started, notify, fd:3, probe readiness; oneshots; "
-             "TERM-deaf processes; hooks).")
+             "TERM-deaf processes; wrapper scripts whose worker stays in the "
+             "group; hooks).")
     L.append("")
     L.append("## Faults injected")
     L.append("")
