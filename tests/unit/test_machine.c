@@ -1522,6 +1522,17 @@ h_reload(const char *text)
 	"[process a]\nlevel = one\ncommand = /bin/a\n" \
 	"[process b]\nlevel = one\ncommand = /bin/b\n"
 
+/* a and b at level one, c at level two, all up; nothing retired yet. */
+static void
+h_start_reload_stack(void)
+{
+	nretired = 0;
+	h_init(RL_ONE "[level two]\n"
+	    "[process c]\nlevel = two\ncommand = /bin/c\n");
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+}
+
 static void
 test_reload_by_name(void **state)
 {
@@ -1529,11 +1540,7 @@ test_reload_by_name(void **state)
 	size_t	mark;
 
 	(void)state;
-	nretired = 0;
-	h_init(RL_ONE "[level two]\n"
-	    "[process c]\nlevel = two\ncommand = /bin/c\n");
-	h_start(0);
-	assert_int_equal(H.m.current, 2);
+	h_start_reload_stack();
 	advance_to(100);
 	h_exit(P("a"), EXITED(1));
 	apid = H.pid[P("a")];
@@ -2524,11 +2531,7 @@ test_roster_reload_renumbers(void **state)
 	pid_t	apid, bpid, cpid;
 
 	(void)state;
-	nretired = 0;
-	h_init(RL_ONE "[level two]\n"
-	    "[process c]\nlevel = two\ncommand = /bin/c\n");
-	h_start(0);
-	assert_int_equal(H.m.current, 2);
+	h_start_reload_stack();
 	apid = H.pid[P("a")];
 	bpid = H.pid[P("b")];
 	cpid = H.pid[P("c")];
