@@ -57,7 +57,8 @@ env_is_ours(const char *kv)
 	return false;
 }
 
-/* Does one of list[0..n) set the KEY of kv ("KEY=..." or "KEY=")? */
+/* Does one of list[0..n) set the KEY of kv ("KEY=...", "KEY=" or
+ * "KEY")? */
 static bool
 env_in(char *const *list, int n, const char *kv)
 {
@@ -78,37 +79,15 @@ env_overridden(const struct proc_conf *pc, const char *kv)
 	    env_in(pc->fenv, pc->nfenv, kv));
 }
 
-static bool
-env_overridden_after(const struct proc_conf *pc, int i)
-{
-	size_t	klen = strcspn(pc->env[i], "=");
-	int	j;
-
-	for (j = i + 1; j < pc->nenv; j++)
-		if (strncmp(pc->env[j], pc->env[i], klen + 1) == 0)
-			return true;
-	return false;
-}
-
 /* KEY=v, unless v is NULL or env=/env_file= sets KEY (they win). */
 static int
 env_add(char **env, int n, const struct proc_conf *pc, const char *k,
     const char *v)
 {
 	char	*s;
-	size_t	 klen = strlen(k);
-	int	 i;
 
-	if (v == NULL)
+	if (v == NULL || env_overridden(pc, k))
 		return n;
-	for (i = 0; pc != NULL && i < pc->nenv; i++)
-		if (strncmp(pc->env[i], k, klen) == 0 &&
-		    pc->env[i][klen] == '=')
-			return n;
-	for (i = 0; pc != NULL && i < pc->nfenv; i++)
-		if (strncmp(pc->fenv[i], k, klen) == 0 &&
-		    pc->fenv[i][klen] == '=')
-			return n;
 	if (asprintf(&s, "%s=%s", k, v) == -1)
 		return -1;
 	env[n] = s;
@@ -163,7 +142,7 @@ spawn_env(const struct stack_conf *cfg, const char *level, const char *proc,
 	}
 	for (i = 0; pc != NULL && i < pc->nenv; i++) {
 		/* A later env= for the same key wins. */
-		if (env_overridden_after(pc, i))
+		if (env_in(pc->env + i + 1, pc->nenv - i - 1, pc->env[i]))
 			continue;
 		if ((env[n] = strdup(pc->env[i])) == NULL)
 			goto fail;
@@ -461,12 +440,21 @@ spawn_report(const char *what, const struct spawn_err *e)
 	}
 }
 
+static void
+spawn_wait_free(struct spawn_wait *w)
+{
+	ev_io_stop(spawn_loop, &w->io);
+	close(w->io.fd);
+	LIST_REMOVE(w, entry);
+	free(w);
+}
+
 /*
  * Read what the child said, if it has said it: EOF means exec succeeded
- * (the pipe was close-on-exec), a record means it failed.  False when
- * nothing is there yet.
+ * (the pipe was close-on-exec), a record means it failed.  Nothing there
+ * yet (EAGAIN): wait for the next readiness.
  */
-static bool
+static void
 spawn_wait_read(struct spawn_wait *w)
 {
 	struct spawn_err	e;
@@ -480,56 +468,42 @@ spawn_wait_read(struct spawn_wait *w)
 		n = read(w->io.fd, &e, sizeof(e));
 	while (n == -1 && errno == EINTR);
 	if (n == -1 && errno == EAGAIN)
-		return false;
+		return;
 	ok = n != (ssize_t)sizeof(e);
 	if (!ok) {
 		e.text[sizeof(e.text) - 1] = '\0';
 		spawn_report(w->what, &e);
 	}
-	ev_io_stop(spawn_loop, &w->io);
-	close(w->io.fd);
-	LIST_REMOVE(w, entry);
-	free(w);
+	spawn_wait_free(w);
 	if (done != NULL)
 		done(pid, ok, arg);
-	return true;
 }
 
 static void
 spawn_status_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-	(void)spawn_wait_read((struct spawn_wait *)io);
+	spawn_wait_read((struct spawn_wait *)io);
 }
 
 void
 spawn_settle(pid_t pid)
 {
 	struct spawn_wait	*w;
-	int			 fl;
 
 	for (w = LIST_FIRST(&waits); w != NULL && w->pid != pid;
 	    w = LIST_NEXT(w, entry))
 		;
-	if (w == NULL)
-		return;
-	/* The child is gone, so is the pipe's only writer: this read
-	 * returns at once.  Blocking, in case the exit raced the write. */
-	if ((fl = fcntl(w->io.fd, F_GETFL)) != -1)
-		(void)fcntl(w->io.fd, F_SETFL, fl & ~O_NONBLOCK);
-	(void)spawn_wait_read(w);
+	/* The child is gone, and with it the pipe's only writer (stackd
+	 * closed its end right after fork): the record or EOF is there. */
+	if (w != NULL)
+		spawn_wait_read(w);
 }
 
 void
 spawn_forget_all(void)
 {
-	struct spawn_wait	*w;
-
-	while ((w = LIST_FIRST(&waits)) != NULL) {
-		ev_io_stop(spawn_loop, &w->io);
-		close(w->io.fd);
-		LIST_REMOVE(w, entry);
-		free(w);
-	}
+	while (!LIST_EMPTY(&waits))
+		spawn_wait_free(LIST_FIRST(&waits));
 }
 
 pid_t
