@@ -16,7 +16,7 @@
  * queue, written from the loop as the stream drains.  When even the queue
  * is full, lines are counted and dropped, and the count is logged once
  * lines go through again: stackd keeps supervising rather than wait to
- * tell about it.  At exit (log_detach) the queue gets at most a second.
+ * tell about it.  At exit (log_detach) the queue gets a second without progress.
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,11 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "log.h"
 
 #define LOG_QUEUE	(64 * 1024)	/* bytes of lines waiting for stderr */
-#define LOG_EXIT_WAIT	1000		/* ms for the queue at exit */
+#define LOG_EXIT_WAIT	1000		/* ms without progress, at exit */
 
 static const char	*log_ident = "stackd";
 static bool		 log_journal;
@@ -148,19 +147,13 @@ log_attach(struct ev_loop *loop)
 void
 log_detach(void)
 {
-	msec_t		t;
-	struct timespec	ts;
+	int	i;
 
 	if (log_loop == NULL)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t = (msec_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + LOG_EXIT_WAIT;
-	while (log_queued > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		if ((msec_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 >= t)
-			break;
+	/* Each round writes while stderr takes it, or waits 100 ms. */
+	for (i = 0; log_queued > 0 && i < LOG_EXIT_WAIT / 100; i++)
 		log_flush(100);
-	}
 	if (ev_is_active(&log_io))
 		ev_io_stop(log_loop, &log_io);
 	log_loop = NULL;
@@ -173,9 +166,10 @@ log_emit(const char *line, size_t len)
 	ssize_t	n;
 
 	if (log_loop == NULL) {
-		/* Before the loop and after it: nothing else to do. */
-		if (write(STDERR_FILENO, line, len) < 0)
-			return;
+		/* Before the loop and after it: write, waiting if need be. */
+		if (write(STDERR_FILENO, line, len) < 0) {
+			/* a line that cannot be written has nowhere to go */
+		}
 		return;
 	}
 	if (log_queued == 0 && log_writable(0)) {

@@ -11,7 +11,8 @@
 void	log_init(const char *ident);
 /* From here on, lines wait in a bounded queue rather than block stackd. */
 void	log_attach(struct ev_loop *);
-/* At exit: the queue gets a second, then writes wait again. */
+/* At exit: the queue gets a second without progress, then writes wait
+ * again. */
 void	log_detach(void);
 void	log_msg(int prio, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -34,31 +34,6 @@
 #include "log.h"
 #include "spawn.h"
 
-static ev_io	sigchld;	/* signalfd of SIGCHLD */
-
-static void	reap_sigchld(struct ev_loop *, ev_io *, int);
-
-/* False if SIGCHLD must come through libev instead (no signalfd). */
-bool
-reap_init(struct daemon *d)
-{
-	sigset_t	set;
-	int		fd;
-
-	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
-		log_errno("reap_init: PR_SET_CHILD_SUBREAPER");
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
-	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
-		log_errno("reap_init: signalfd");
-		return false;
-	}
-	ev_io_init(&sigchld, reap_sigchld, fd, EV_READ);
-	ev_io_start(d->loop, &sigchld);
-	return true;
-}
-
 /* A group whose leader is gone: SIGKILL to what is left at kill_at. */
 struct remnant {
 	struct remnant		*next;
@@ -70,6 +45,33 @@ struct remnant {
 
 static struct remnant	*remnants;
 static ev_timer		 remnant_timer;
+
+static ev_io	sigchld;	/* signalfd of SIGCHLD */
+
+static void	reap_sigchld(struct ev_loop *, ev_io *, int);
+static void	reap_remnant_due(struct ev_loop *, ev_timer *, int);
+
+/* False if SIGCHLD must come through libev instead (no signalfd). */
+bool
+reap_init(struct daemon *d)
+{
+	sigset_t	set;
+	int		fd;
+
+	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_errno("reap_init: PR_SET_CHILD_SUBREAPER");
+	ev_timer_init(&remnant_timer, reap_remnant_due, 0., 0.);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+		log_errno("reap_init: signalfd");
+		return false;
+	}
+	ev_io_init(&sigchld, reap_sigchld, fd, EV_READ);
+	ev_io_start(d->loop, &sigchld);
+	return true;
+}
 
 /* Now, in the unit of /proc/PID/stat's starttime. */
 static unsigned long long
@@ -208,8 +210,6 @@ reap_group_left(struct daemon *d, int i, pid_t pid)
 	snprintf(r->name, sizeof(r->name), "process %s", pc->name);
 	r->next = remnants;
 	remnants = r;
-	if (!ev_is_active(&remnant_timer))
-		ev_timer_init(&remnant_timer, reap_remnant_due, 0., 0.);
 	reap_remnant_arm(d);
 }
 
