@@ -49,7 +49,7 @@ COMMON	= config.c parse.c words.c json.c ctlpath.c
 # The pure level state machine: no I/O, unit-tested on a fake clock.
 MACHINE	= machine.c climb.c rewind.c restart.c reload.c intensity.c roster.c
 # The daemon: libev glue that turns events into calls, actions into syscalls.
-DAEMON	= stackd.c events.c log.c spawn.c reap.c probe.c hook.c relay.c ready.c \
+DAEMON	= stackd.c events.c log.c spawn.c launcher.c reap.c probe.c hook.c relay.c ready.c \
 	  reconfigure.c control.c request.c notify.c status.c metrics.c sdlib.c
 CTL	= stackctl.c
 # Readiness from the children (ready.c): the sd_notify parser, the watchdog.

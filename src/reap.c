@@ -10,13 +10,18 @@
  *
  * SIGCHLD only says "at least one": the sweep runs waitpid(-1) until
  * nothing is left, so no zombie stays behind.  Each such call walks every
- * child in the kernel; with a thousand children that is most of what one
- * exit costs stackd.  So stackd reads SIGCHLD from a signalfd of its own,
- * whose siginfo names the child that sent it, reaps that one first with
- * waitpid(pid) -- no walk -- and needs one walk, not two, to learn that
- * nothing else is left (other exits may have merged into the same signal).
- * (A child's exit signal cannot be made a queued realtime one: exec resets
- * it to SIGCHLD.)
+ * child in the kernel; with a thousand children that was most of what one
+ * exit cost stackd.  So stackd reads SIGCHLD from a signalfd of its own,
+ * whose siginfo names the child that sent it, and reaps that one with
+ * waitpid(pid) -- no walk.  Other exits may have merged into the same
+ * signal: every supervised process also has a pidfd, which becomes
+ * readable when it exits whatever happened to its signal, so a signal
+ * that names a supervised process needs no sweep.  A signal that names
+ * anything else (an orphan, a probe, a hook) is followed by the sweep at
+ * once; after the others, one sweep is scheduled REAP_SWEEP_LATER on, for
+ * an orphan whose exit merged into a supervised process's signal -- the
+ * only exit nothing else would report.  (A child's exit signal cannot be
+ * made a queued realtime one: exec resets it to SIGCHLD.)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,11 +31,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "launcher.h"
 #include "log.h"
 #include "spawn.h"
 
@@ -46,10 +53,28 @@ struct remnant {
 static struct remnant	*remnants;
 static ev_timer		 remnant_timer;
 
+/* A supervised process, reaped when its pidfd says it exited. */
+struct reap_watch {
+	ev_io			 io;		/* on the pidfd */
+	pid_t			 pid;
+	struct reap_watch	*next;		/* in its hash chain */
+};
+
+#define REAP_BUCKETS		256
+/* Seconds: how long a zombie orphan whose exit signal merged into a
+ * supervised process's may wait for its sweep (SPEC: no zombie outlives
+ * a second).  A burst of exits shares one sweep. */
+#define REAP_SWEEP_LATER	0.5
+
+static struct reap_watch	*watches[REAP_BUCKETS];
+static ev_timer			 sweep_timer;
+
 static ev_io	sigchld;	/* signalfd of SIGCHLD */
 
 static void	reap_sigchld(struct ev_loop *, ev_io *, int);
 static void	reap_remnant_due(struct ev_loop *, ev_timer *, int);
+static void	reap_sweep_due(struct ev_loop *, ev_timer *, int);
+static void	reap_one(struct daemon *, pid_t, int);
 
 /* False if SIGCHLD must come through libev instead (no signalfd). */
 bool
@@ -61,6 +86,7 @@ reap_init(struct daemon *d)
 	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_errno("reap_init: PR_SET_CHILD_SUBREAPER");
 	ev_timer_init(&remnant_timer, reap_remnant_due, 0., 0.);
+	ev_timer_init(&sweep_timer, reap_sweep_due, REAP_SWEEP_LATER, 0.);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
@@ -213,17 +239,92 @@ reap_group_left(struct daemon *d, int i, pid_t pid)
 	reap_remnant_arm(d);
 }
 
+static struct reap_watch **
+reap_watch_slot(pid_t pid)
+{
+	struct reap_watch	**wp;
+
+	wp = &watches[(unsigned)pid % REAP_BUCKETS];
+	while (*wp != NULL && (*wp)->pid != pid)
+		wp = &(*wp)->next;
+	return wp;
+}
+
+/* Forget pid's pidfd; false if it had none. */
+static bool
+reap_unwatch(struct daemon *d, pid_t pid)
+{
+	struct reap_watch	**wp = reap_watch_slot(pid), *w = *wp;
+
+	if (w == NULL)
+		return false;
+	*wp = w->next;
+	ev_io_stop(d->loop, &w->io);
+	close(w->io.fd);
+	free(w);
+	return true;
+}
+
+/* The pidfd says pid exited. */
+static void
+reap_pidfd(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct daemon		*d = daemon_self;
+	struct reap_watch	*w = (struct reap_watch *)io;
+	pid_t			 pid;
+	int			 status;
+
+	do
+		pid = waitpid(w->pid, &status, WNOHANG);
+	while (pid == -1 && errno == EINTR);
+	if (pid > 0)
+		reap_one(d, pid, status);
+	else {
+		/* Gone already, or not a zombie yet: the sweep's turn. */
+		(void)reap_unwatch(d, w->pid);
+		ev_timer_start(d->loop, &sweep_timer);
+	}
+	daemon_run(d);
+}
+
+void
+reap_watch(struct daemon *d, pid_t pid)
+{
+	struct reap_watch	*w;
+	int			 fd;
+
+	/* Without a signalfd every SIGCHLD is swept anyway. */
+	if (!ev_is_active(&sigchld))
+		return;
+	if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
+		return;		/* before Linux 5.3: swept as the others */
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		close(fd);
+		return;
+	}
+	w->pid = pid;
+	ev_io_init(&w->io, reap_pidfd, fd, EV_READ);
+	ev_io_start(d->loop, &w->io);
+	w->next = watches[(unsigned)pid % REAP_BUCKETS];
+	watches[(unsigned)pid % REAP_BUCKETS] = w;
+}
+
 /* At exit: forget what was scheduled. */
 void
 reap_fini(struct daemon *d)
 {
 	struct remnant	*r;
+	int		 b;
 
 	ev_timer_stop(d->loop, &remnant_timer);
+	ev_timer_stop(d->loop, &sweep_timer);
 	while ((r = remnants) != NULL) {
 		remnants = r->next;
 		free(r);
 	}
+	for (b = 0; b < REAP_BUCKETS; b++)
+		while (watches[b] != NULL)
+			(void)reap_unwatch(d, watches[b]->pid);
 	if (ev_is_active(&sigchld)) {
 		ev_io_stop(d->loop, &sigchld);
 		close(sigchld.fd);
@@ -236,6 +337,7 @@ reap_one(struct daemon *d, pid_t pid, int status)
 	int	i;
 	char	how[64];
 
+	(void)reap_unwatch(d, pid);
 	/* "started" (or why exec failed) comes before the exit, and so do
 	 * its last lines. */
 	spawn_settle(pid);
@@ -246,7 +348,8 @@ reap_one(struct daemon *d, pid_t pid, int status)
 		machine_proc_exited(&d->m, i, status, now_msec());
 		return;
 	}
-	if (probe_reaped(d, pid, status) || hook_reaped(d, pid, status) ||
+	if (launcher_reaped(pid, status) ||
+	    probe_reaped(d, pid, status) || hook_reaped(d, pid, status) ||
 	    reconfigure_reaped(d, pid, status))
 		return;
 	/* Orphans are reaped silently while the stack runs (a process that
@@ -270,21 +373,39 @@ reap_sigchld(struct ev_loop *loop, ev_io *w, int revents)
 	pid_t			 pid;
 	int			 status;
 
+	bool			 sweep;
+
 	do
 		n = read(w->fd, si, sizeof(si));
 	while (n == -1 && errno == EINTR);
+	/* A full buffer may have left signals behind: sweep for them. */
+	sweep = n <= 0 || n == (ssize_t)sizeof(si) || d->stopping;
 	for (i = 0; n > 0 && i < (size_t)n / sizeof(si[0]); i++) {
 		if (si[i].ssi_code != CLD_EXITED &&
 		    si[i].ssi_code != CLD_KILLED &&
 		    si[i].ssi_code != CLD_DUMPED)
 			continue;	/* stopped or continued */
+		if (*reap_watch_slot((pid_t)si[i].ssi_pid) == NULL)
+			sweep = true;
 		do
 			pid = waitpid((pid_t)si[i].ssi_pid, &status, WNOHANG);
 		while (pid == -1 && errno == EINTR);
 		if (pid > 0)
 			reap_one(d, pid, status);
 	}
-	reap_children(d);
+	/* Restart what exited before any sweep, whose walk over every
+	 * child is the slow part with many children. */
+	daemon_run(d);
+	if (sweep)
+		reap_children(d);
+	else if (!ev_is_active(&sweep_timer))
+		ev_timer_start(d->loop, &sweep_timer);
+}
+
+static void
+reap_sweep_due(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	reap_children(daemon_self);
 }
 
 void
@@ -293,6 +414,7 @@ reap_children(struct daemon *d)
 	pid_t	pid;
 	int	status;
 
+	ev_timer_stop(d->loop, &sweep_timer);
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid > 0) {

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "launcher.h"
 #include "log.h"
 #include "spawn.h"
 
@@ -377,7 +378,7 @@ spawn_own_pid(char *dst)
 	*dst = '\0';
 }
 
-static void __attribute__((noreturn))
+void
 spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
 {
 	spawn_reset_signals();
@@ -525,16 +526,18 @@ spawn(struct ev_loop *loop, const struct spawn_req *r, spawn_done_fn *done,
 		free(w);
 		return -1;
 	}
-	if ((pid = fork()) == -1) {
+	/* The launcher forks it if it can, as a child of stackd's. */
+	if ((pid = launcher_fork(r, fds[1])) == LAUNCHER_NONE &&
+	    (pid = fork()) == 0) {
+		close(fds[0]);
+		spawn_child(r, stackd_pid, fds[1]);
+	}
+	if (pid == -1) {
 		log_errno("%s: fork", r->what);
 		close(fds[0]);
 		close(fds[1]);
 		free(w);
 		return -1;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		spawn_child(r, stackd_pid, fds[1]);
 	}
 	close(fds[1]);
 	w->pid = pid;

@@ -51,6 +51,10 @@ char	**spawn_env(const struct stack_conf *, const char *level,
 void	 spawn_env_free(char **);
 /* Add or replace KEY=VALUE; -1 if out of memory (env unchanged). */
 int	 spawn_env_set(char ***, const char *key, const char *value);
+/* In a new child: become what r asks for and exec it; on failure report
+ * on errfd and _exit(127).  (spawn() and the launcher call it.) */
+void	 spawn_child(const struct spawn_req *, pid_t parent, int errfd)
+	    __attribute__((noreturn));
 /* Signal a child's whole process group; never pid <= 0. */
 int	 spawn_signal(pid_t, int sig);
 

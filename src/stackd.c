@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "launcher.h"
 #include "log.h"
 #include "metrics.h"
 #include "parse.h"
@@ -122,6 +124,7 @@ daemon_spawn(struct daemon *d, int i)
 		close(req.ready_fd);
 	spawn_env_free(req.env);
 	if (pid > 0) {
+		reap_watch(d, pid);
 		log_msg(LOG_INFO, "%s started, pid %ld", what, (long)pid);
 		machine_proc_spawned(&d->m, i, pid, false, now_msec());
 	} else {
@@ -195,6 +198,7 @@ daemon_run(struct daemon *d)
 	char		text[ACT_TEXTMAX];
 	bool		changed = false;
 	msec_t		now, deadline;
+	size_t		ring = d->m.actions_cap;
 
 	for (;;) {
 		while (machine_next_action(&d->m, &a))
@@ -207,6 +211,10 @@ daemon_run(struct daemon *d)
 		if (d->pending_cfg != NULL)
 			break;	/* out of memory: next event */
 	}
+	/* The ring of a burst (a level of many processes) was given back:
+	 * so are its pages, which free() leaves mapped inside the heap. */
+	if (ring > 64 && d->m.actions_cap == 0)
+		(void)malloc_trim(0);
 	if (changed) {
 		now = now_msec();
 		machine_status_text(&d->m, now, text, sizeof(text));
@@ -254,6 +262,7 @@ daemon_finish(struct daemon *d)
 {
 	if (hook_running() > 0)
 		return;
+	launcher_stop();	/* it exits, and is reaped as the others */
 	if (!reap_none_left()) {
 		if (d->orphan_phase == 0) {
 			d->orphan_phase = 1;
@@ -469,8 +478,13 @@ main(int argc, char *argv[])
 	}
 	if (file == NULL)
 		file = default_file();
+	/* Before the stack is read: the launcher is a copy of stackd as it
+	 * is now, and the smaller it is, the cheaper its forks. */
+	if (!check)
+		launcher_start();
 	if ((cfg = parse_file(file, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
+		launcher_stop();
 		return 1;
 	}
 	if (check) {

@@ -70,8 +70,9 @@ def test_fork_failing_rlimit_nproc(stack):
                 level("two") + proc("q1", "two", "sleep 300") +
                 proc("q2", "two", "sleep 300") + proc("q3", "two", "sleep 300"),
                 retry_min="200ms", retry_max="1s", alarm_after="1s")
-    # stackd and p1 fit; q1 makes three, q2's fork fails
-    start_exec_wrapped(stack, run_as(stack, uid, nproc=3))
+    # stackd, its launcher and p1 fit; q1 makes four, q2's fork fails
+    # (in the launcher, then in stackd itself)
+    start_exec_wrapped(stack, run_as(stack, uid, nproc=4))
     st = stack.status()
     assert st["pid"] == stack.daemon_pid
     assert os.stat("/proc/%d" % stack.daemon_pid).st_uid == uid

@@ -1,0 +1,110 @@
+"""The launcher (src/launcher.c): children are forked by a small helper
+process, yet they are stackd's own children, start with every signal at
+its default, and stackd goes on starting them itself when the launcher is
+killed or stops answering.  Nothing of this may show: no leftover process
+at shutdown, no child orphaned."""
+
+import os
+import signal
+
+from conftest import level, proc, children_of, proc_stat
+from loadkit import start_exec_wrapped
+
+
+def launcher_of(stack):
+    for pid in children_of(stack.daemon_pid):
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                if f.read().strip() == "stackd-launcher":
+                    return pid
+        except OSError:
+            pass
+    return None
+
+
+def status_mask(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1], 16)
+    raise AssertionError("no %s in /proc/%d/status" % (key, pid))
+
+
+def ppid_of(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def two_procs(stack):
+    stack.write(level("one") + proc("a", "one", "sleep 300") +
+                proc("b", "one", "sleep 300"))
+
+
+def test_children_are_stackds_and_launcher_leaves_quietly(stack):
+    two_procs(stack)
+    stack.start()
+    st = stack.wait_level(1)
+    launcher = stack.wait_until(lambda: launcher_of(stack), msg="launcher runs")
+    for name in ("a", "b"):
+        assert ppid_of(stack.pid(name, st)) == stack.daemon_pid
+    # it holds nothing of stackd's: the socket to stackd and stdio only
+    assert len(os.listdir("/proc/%d/fd" % launcher)) == 4
+    assert stack.stop() == 0
+    assert "leftover process %d" % launcher not in stack.log(), stack.log()[-2000:]
+    assert proc_stat(launcher) is None
+
+
+def test_children_start_with_default_signals(stack):
+    two_procs(stack)
+    # stackd inherits ignored signals, as under nohup or a shell's trap ''
+    start_exec_wrapped(stack, ["sh", "-c", "trap '' INT QUIT HUP USR1; "
+                               'exec "$0" "$@"'])
+    st = stack.wait_level(1)
+    assert status_mask(stack.daemon_pid, "SigIgn") & (1 << (signal.SIGUSR1 - 1))
+    for name in ("a", "b"):
+        pid = stack.pid(name, st)
+        assert status_mask(pid, "SigIgn") == 0, name
+        assert status_mask(pid, "SigBlk") == 0, name
+    assert stack.stop() == 0
+
+
+def restarts_as_stackds_child(stack, name):
+    old = stack.pid(name)
+    os.kill(old, signal.SIGKILL)
+    new = stack.wait_running(name, other_than=old)
+    assert ppid_of(new) == stack.daemon_pid
+    return new
+
+
+def test_launcher_killed_stackd_forks_itself(stack):
+    two_procs(stack)
+    stack.start()
+    stack.wait_level(1)
+    launcher = stack.wait_until(lambda: launcher_of(stack), msg="launcher runs")
+    os.kill(launcher, signal.SIGKILL)
+    stack.wait_until(lambda: "stackd forks its children itself" in stack.log(),
+                     msg="stackd notices the launcher is gone")
+    restarts_as_stackds_child(stack, "a")
+    assert stack.status()["level"] == 1
+    assert stack.stop() == 0
+
+
+def test_stopped_launcher_is_given_up(stack):
+    two_procs(stack)
+    stack.start()
+    stack.wait_level(1)
+    launcher = stack.wait_until(lambda: launcher_of(stack), msg="launcher runs")
+    os.kill(launcher, signal.SIGSTOP)
+    try:
+        # stackd waits a bounded time for the answer, then kills it
+        restarts_as_stackds_child(stack, "b")
+        assert "launcher: not answering" in stack.log(), stack.log()[-2000:]
+        stack.wait_until(lambda: proc_stat(launcher) is None,
+                         msg="the stopped launcher is killed and reaped")
+    finally:
+        try:
+            os.kill(launcher, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    restarts_as_stackds_child(stack, "a")
+    assert stack.stop() == 0
