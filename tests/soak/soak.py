@@ -31,7 +31,7 @@ violation:
     GRACE seconds (being stopped or retired after a reload, or the remnant
     of a group whose leader was killed, which stackd stops: TERM at once,
     KILL after stop_timeout), or a probe or hook (`test -f` / hook.sh)
-    younger than its timeout plus slack.  A process that is none of these
+    younger than its timeout plus slack, or stackd's launcher.  A process that is none of these
     is tolerated for GRACE seconds (just spawned before the status it will
     appear in) and is a violation once it has been unknown for longer.
 
@@ -111,6 +111,14 @@ def cmdline(pid):
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
     except OSError:
         return "?"
 
@@ -388,6 +396,9 @@ class Tracker:
     def classify(self, pid, st, now_ticks):
         cmd = cmdline(pid)
         age = (now_ticks - st[3]) / CLK_TCK
+        # stackd's launcher (and a child it cloned, before its exec)
+        if st[1] == self.daemon and comm(pid) == "stackd-launcher":
+            return "launcher", age, float("inf")
         if cmd.startswith("test -f %s/flag." % self.dir):
             return "probe", age, self.PROBE_MAX
         if "%s/hook.sh" % self.dir in cmd:
