@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -318,7 +319,8 @@ struct launch_slot {
 	int			 errfd;
 };
 
-#define LAUNCH_SLOTS	16		/* execs in flight, at most */
+#define LAUNCH_SLOTS	64		/* execs in flight, at most */
+#define LAUNCH_SLOT_WAIT_MS	20	/* for one to come free */
 #define LAUNCH_STACK	(64 * 1024)
 #define LAUNCH_LRSIZE	(sizeof(struct launch_req) + \
 			    LAUNCH_PTRS * sizeof(char *))
@@ -368,7 +370,30 @@ launcher_reclaim(void)
 	return busy;
 }
 
-/* A free slot, mapped; NULL if LAUNCH_SLOTS execs are pending. */
+/*
+ * Every slot busy (a thousand children starting at once): wait for the
+ * first to come free, a while -- the execs in flight are the backpressure
+ * -- but not so long that stackd, waiting for the answer, would stall.
+ */
+static struct launch_slot *
+launcher_slot_wait(void)
+{
+	struct timespec	 ts = { 0, 1000000 };	/* 1 ms, then look again */
+	int		 i, k;
+
+	for (i = 0; i < LAUNCH_SLOT_WAIT_MS; i++) {
+		/* The kernel wakes this futex when it clears tid. */
+		(void)syscall(SYS_futex, &slots[i % LAUNCH_SLOTS].tid,
+		    FUTEX_WAIT, 1, &ts, NULL, 0);
+		(void)launcher_reclaim();
+		for (k = 0; k < LAUNCH_SLOTS; k++)
+			if (!slots[k].busy)
+				return &slots[k];
+	}
+	return NULL;
+}
+
+/* A free slot, mapped; NULL if LAUNCH_SLOTS execs stay pending. */
 static struct launch_slot *
 launcher_slot(void)
 {
@@ -377,8 +402,10 @@ launcher_slot(void)
 	(void)launcher_reclaim();
 	for (sl = slots; sl < slots + LAUNCH_SLOTS && sl->busy; sl++)
 		;
-	if (sl == slots + LAUNCH_SLOTS || sl->mem != NULL)
-		return sl == slots + LAUNCH_SLOTS ? NULL : sl;
+	if (sl == slots + LAUNCH_SLOTS && (sl = launcher_slot_wait()) == NULL)
+		return NULL;
+	if (sl->mem != NULL)
+		return sl;
 	sl->mem = mmap(NULL, LAUNCH_SLOTMEM, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (sl->mem == MAP_FAILED) {
