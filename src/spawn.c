@@ -11,6 +11,10 @@
  * the file was read --, env_file, allocations) happens in the parent
  * before fork; after fork the child only makes system calls.
  *
+ * The fork itself is the launcher's (launcher.c), a small process that
+ * clones the child as stackd's own and runs spawn_child() in it; stackd
+ * forks here only when there is no launcher or it cannot.
+ *
  * stackd does not wait for the exec: spawn() returns right after fork, so
  * a slow exec (a binary on a slow disk, a child being traced) never holds
  * up the event loop, and a thousand children exec on every core at once.
