@@ -98,6 +98,26 @@ struct launch_reply {
 static pid_t	launcher_pid = -1;
 static int	launcher_sock = -1;
 
+/* Room for the descriptors of one request: status, out, err, ready. */
+union launch_cmsg {
+	struct cmsghdr	c;
+	char		b[CMSG_SPACE(4 * sizeof(int))];
+};
+
+/* One message of len bytes at buf, with ctl bytes of cm for its fds. */
+static void
+launch_msg(struct msghdr *mh, struct iovec *iov, const void *buf,
+    size_t len, union launch_cmsg *cm, size_t ctl)
+{
+	memset(mh, 0, sizeof(*mh));
+	iov->iov_base = (void *)(uintptr_t)buf;
+	iov->iov_len = len;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
+	mh->msg_control = cm->b;
+	mh->msg_controllen = ctl;
+}
+
 /* ---------------------------------------------------------------------
  * stackd's side: flatten a request
  */
@@ -135,34 +155,18 @@ pack_own_pid(const struct spawn_req *r, struct launch_head *h)
 static void
 pack_limits(const struct proc_conf *pc, struct launch_head *h)
 {
-	h->has |= HAS_PC;
-	if (pc->has_nofile) {
-		h->has |= HAS_NOFILE;
-		h->nofile = pc->nofile;
-	}
-	if (pc->has_core) {
-		h->has |= HAS_CORE;
-		h->core = pc->core;
-	}
-	if (pc->has_nice) {
-		h->has |= HAS_NICE;
-		h->nice = pc->nice;
-	}
-	if (pc->has_umask) {
-		h->has |= HAS_UMASK;
-		h->umask = pc->umask;
-	}
-	if (pc->has_user) {
-		h->has |= HAS_USER;
-		h->uid = pc->uid;
-		h->ngroups = pc->ngroups;
-	}
-	if (pc->has_group) {
-		h->has |= HAS_GROUP;
-		h->gid = pc->gid;
-	}
-	if (pc->workdir != NULL)
-		h->has |= HAS_WORKDIR;
+	h->has |= HAS_PC | (pc->has_nofile ? HAS_NOFILE : 0) |
+	    (pc->has_core ? HAS_CORE : 0) | (pc->has_nice ? HAS_NICE : 0) |
+	    (pc->has_umask ? HAS_UMASK : 0) | (pc->has_user ? HAS_USER : 0) |
+	    (pc->has_group ? HAS_GROUP : 0) |
+	    (pc->workdir != NULL ? HAS_WORKDIR : 0);
+	h->nofile = pc->nofile;
+	h->core = pc->core;
+	h->nice = pc->nice;
+	h->umask = pc->umask;
+	h->uid = pc->uid;
+	h->gid = pc->gid;
+	h->ngroups = pc->has_user ? pc->ngroups : 0;
 }
 
 /* The request as one message; its length, or 0 if it does not fit. */
@@ -496,22 +500,13 @@ launcher_fds(struct msghdr *mh, int *fds, int max)
 static size_t
 launcher_receive(int sock, char *buf, int *fds, int *nfds)
 {
-	union {
-		struct cmsghdr	c;
-		char		b[CMSG_SPACE(4 * sizeof(int))];
-	}		 cm;
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	ssize_t		 n;
+	union launch_cmsg	cm;
+	struct msghdr		mh;
+	struct iovec		iov;
+	ssize_t			n;
 
 	do {
-		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = buf;
-		iov.iov_len = LAUNCH_MAX;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cm.b;
-		mh.msg_controllen = sizeof(cm.b);
+		launch_msg(&mh, &iov, buf, LAUNCH_MAX, &cm, sizeof(cm.b));
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	} while (n == -1 && errno == EINTR);
 	if (n <= 0)
@@ -704,14 +699,11 @@ static int
 launcher_send(const struct spawn_req *r, int errfd, size_t len,
     const char *buf)
 {
-	union {
-		struct cmsghdr	c;
-		char		b[CMSG_SPACE(4 * sizeof(int))];
-	}		 cm;
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	int		 fds[4], nfds = 0;
-	ssize_t		 n;
+	union launch_cmsg	cm;
+	struct msghdr		mh;
+	struct iovec		iov;
+	int			fds[4], nfds = 0;
+	ssize_t			n;
 
 	fds[nfds++] = errfd;
 	if (r->out_fd >= 0)
@@ -720,14 +712,9 @@ launcher_send(const struct spawn_req *r, int errfd, size_t len,
 		fds[nfds++] = r->err_fd;
 	if (r->ready_fd >= 0)
 		fds[nfds++] = r->ready_fd;
-	memset(&mh, 0, sizeof(mh));
 	memset(&cm, 0, sizeof(cm));
-	iov.iov_base = (void *)(uintptr_t)buf;
-	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.b;
-	mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+	launch_msg(&mh, &iov, buf, len, &cm,
+	    CMSG_SPACE((size_t)nfds * sizeof(int)));
 	cm.c.cmsg_level = SOL_SOCKET;
 	cm.c.cmsg_type = SCM_RIGHTS;
 	cm.c.cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));

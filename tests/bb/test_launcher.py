@@ -40,11 +40,16 @@ def two_procs(stack):
                 proc("b", "one", "sleep 300"))
 
 
-def test_children_are_stackds_and_launcher_leaves_quietly(stack):
+def started(stack):
+    """Start two processes; the status once up, and the launcher's pid."""
     two_procs(stack)
     stack.start()
     st = stack.wait_level(1)
-    launcher = stack.wait_until(lambda: launcher_of(stack), msg="launcher runs")
+    return st, stack.wait_until(lambda: launcher_of(stack), msg="launcher runs")
+
+
+def test_children_are_stackds_and_launcher_leaves_quietly(stack):
+    st, launcher = started(stack)
     for name in ("a", "b"):
         assert ppid_of(stack.pid(name, st)) == stack.daemon_pid
     # it holds nothing of stackd's: the socket to stackd and stdio only
@@ -77,10 +82,7 @@ def restarts_as_stackds_child(stack, name):
 
 
 def test_launcher_killed_stackd_forks_itself(stack):
-    two_procs(stack)
-    stack.start()
-    stack.wait_level(1)
-    launcher = stack.wait_until(lambda: launcher_of(stack), msg="launcher runs")
+    _, launcher = started(stack)
     os.kill(launcher, signal.SIGKILL)
     stack.wait_until(lambda: "stackd forks its children itself" in stack.log(),
                      msg="stackd notices the launcher is gone")
@@ -90,10 +92,7 @@ def test_launcher_killed_stackd_forks_itself(stack):
 
 
 def test_stopped_launcher_is_given_up(stack):
-    two_procs(stack)
-    stack.start()
-    stack.wait_level(1)
-    launcher = stack.wait_until(lambda: launcher_of(stack), msg="launcher runs")
+    _, launcher = started(stack)
     os.kill(launcher, signal.SIGSTOP)
     try:
         # stackd waits a bounded time for the answer, then kills it
