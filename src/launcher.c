@@ -550,10 +550,13 @@ launcher_serve_one(int sock, pid_t parent)
 			spawn_child(&lr->req, parent, fds[0]);
 		err = errno;
 	}
-	launcher_answer(sock, pid, pid == -1 ? err : 0);
-	/* The child has its own copy of the descriptor table. */
+	/* The child has its own copy of the descriptor table.  Closed
+	 * before the answer: once stackd has the pid, the child is the only
+	 * writer of its exec-status pipe, so a reaped child's status is
+	 * there to read (spawn_settle) -- EOF or its error record. */
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
+	launcher_answer(sock, pid, pid == -1 ? err : 0);
 }
 
 /*

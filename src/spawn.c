@@ -499,7 +499,8 @@ spawn_settle(pid_t pid)
 	    w = LIST_NEXT(w, entry))
 		;
 	/* The child is gone, and with it the pipe's only writer (stackd
-	 * closed its end right after fork): the record or EOF is there. */
+	 * closed its end right after fork, the launcher before it answered):
+	 * the record or EOF is there. */
 	if (w != NULL)
 		spawn_wait_read(w);
 }
