@@ -640,7 +640,7 @@ launcher_main(int sock, pid_t parent)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	for (sig = 1; sig < NSIG; sig++)
-		(void)signal(sig, SIG_DFL);
+		spawn_signal_default(sig);
 	if (sock != STDERR_FILENO + 1) {
 		if (dup3(sock, STDERR_FILENO + 1, O_CLOEXEC) == -1)
 			_exit(1);

@@ -36,6 +36,7 @@
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "launcher.h"
@@ -284,17 +285,41 @@ spawn_find_nondefault(void)
 	stackd_pid = getpid();
 }
 
+/*
+ * SIG_DFL for sig, from the kernel itself: glibc's sigaction() refuses the
+ * signals it reserves for its own use (32 and 33), which a process may
+ * still have inherited ignored -- and would pass on.  An all-zero kernel
+ * sigaction is SIG_DFL with no flags and an empty mask on every
+ * architecture, whatever the order of its fields.
+ */
+#ifdef __SIGRTMIN
+#define SPAWN_KERNEL_RTMIN	__SIGRTMIN	/* the kernel's; SIGRTMIN is libc's */
+#else
+#define SPAWN_KERNEL_RTMIN	32
+#endif
+
+void
+spawn_signal_default(int sig)
+{
+	static const unsigned long	dfl[8];
+
+	(void)syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)(_NSIG / 8));
+}
+
 static void
 spawn_reset_signals(void)
 {
-	sigset_t	all;
-	int		sig;
+	static const unsigned long	none[4];
+	int				sig;
 
 	for (sig = 1; sig < NSIG; sig++)
 		if (sigismember(&nondefault, sig) == 1)
 			signal(sig, SIG_DFL);
-	sigfillset(&all);
-	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	for (sig = SPAWN_KERNEL_RTMIN; sig < SIGRTMIN; sig++)
+		spawn_signal_default(sig);
+	/* The empty mask, reserved signals included. */
+	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, none, NULL,
+	    (size_t)(_NSIG / 8));
 }
 
 static void

@@ -55,6 +55,8 @@ int	 spawn_env_set(char ***, const char *key, const char *value);
  * on errfd and _exit(127).  (spawn() and the launcher call it.) */
 void	 spawn_child(const struct spawn_req *, pid_t parent, int errfd)
 	    __attribute__((noreturn));
+/* Set sig to SIG_DFL, even one of glibc's own (see spawn.c). */
+void	 spawn_signal_default(int sig);
 /* Signal a child's whole process group; never pid <= 0. */
 int	 spawn_signal(pid_t, int sig);
 
