@@ -307,8 +307,7 @@ unpack(char *buf, size_t len, const int *fds, int nfds,
  * its slot: no page tables to copy, nothing to copy-on-write.  Unlike
  * vfork the launcher does not wait for the exec; the kernel clears tid
  * (CLONE_CHILD_CLEARTID) once the child has left this memory -- exec'd or
- * exited -- and only then is the slot used again, its pages given back
- * first.  The child makes only system calls (spawn_child); the one thing
+ * exited -- and only then is the slot used again.  The child makes only system calls (spawn_child); the one thing
  * it shares by accident is errno, which the launcher reads only right
  * after its own failed calls, and then only to pass it on.
  *
@@ -366,12 +365,22 @@ launcher_reclaim(void)
 			busy++;
 			continue;
 		}
-		/* The stack and request pages the child wrote. */
-		(void)madvise(sl->mem + LAUNCH_GUARD, LAUNCH_SLOTMEM -
-		    LAUNCH_GUARD, MADV_DONTNEED);
 		sl->busy = false;
 	}
 	return busy;
+}
+
+/* Quiet: the pages children wrote in the slots go back (the next spawn
+ * of a burst reuses a slot warm; the first after a quiet spell faults). */
+static void
+launcher_shed_slots(void)
+{
+	struct launch_slot	*sl;
+
+	for (sl = slots; sl < slots + LAUNCH_SLOTS; sl++)
+		if (sl->mem != NULL && !sl->busy)
+			(void)madvise(sl->mem + LAUNCH_GUARD, LAUNCH_SLOTMEM -
+			    LAUNCH_GUARD, MADV_DONTNEED);
 }
 
 /*
@@ -607,13 +616,15 @@ launcher_serve(int sock, pid_t parent)
 	pfd.fd = sock;
 	pfd.events = POLLIN;
 	for (;;) {
-		/* Children still in slots: look again soon, to give their
-		 * pages back; then once more, to shed code; then sleep. */
+		/* Children still in slots: look again soon; once they are
+		 * all out and it stays quiet, give back what they used (slot
+		 * pages, code mappings); then sleep. */
 		busy = launcher_reclaim();
 		wait_ms = busy > 0 ? LAUNCH_RECLAIM_MS :
 		    !shed ? LAUNCH_SHED_MS : -1;
 		if (poll(&pfd, 1, wait_ms) == 0) {
 			if (busy == 0) {
+				launcher_shed_slots();
 				launcher_shed_text();
 				shed = true;
 			}
@@ -634,6 +645,11 @@ launcher_main(int sock, pid_t parent)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
 		_exit(0);
 	(void)prctl(PR_SET_NAME, "stackd-launcher");
+	/* A session of its own: its children, until their own setsid(),
+	 * are in the launcher's process group, never in stackd's -- a
+	 * signal to one group (^C on a terminal, a kill of a group) does not
+	 * reach the other. */
+	(void)setsid();
 	shared_vm = launcher_can_share();
 	/* Its children get every signal at its default, unblocked
 	 * (spawn_child); stackd alone decides when the launcher goes. */
@@ -742,7 +758,8 @@ launcher_wait(struct launch_reply *a)
 	while (rc == -1 && errno == EINTR);
 	if (rc == 0) {
 		/* Stopped or wedged: it must not fork this child late. */
-		(void)kill(launcher_pid, SIGKILL);
+		if (launcher_pid > 0)
+			(void)kill(launcher_pid, SIGKILL);
 		launcher_lost("not answering", 0);
 		return -1;
 	}
