@@ -11,13 +11,15 @@
  * seconds (a cold disk, a traced child): the loop must never wait for it.
  *
  * So at start-up, before the stack is even read, stackd forks this
- * launcher: a copy of stackd while it is still tiny, holding three
- * descriptors.  A spawn request travels over a SOCK_SEQPACKET pair as one
- * message: the spawn_req flattened into a buffer (argv, env, credentials,
- * limits) plus the child's descriptors (stdout, stderr, the exec-status
- * pipe, a readiness fd) as SCM_RIGHTS.  The launcher clones the child
- * with CLONE_PARENT, so the child is stackd's own -- stackd reaps it,
- * signals it, and the child's parent-death signal follows stackd -- and
+ * launcher: a copy of stackd while it is still tiny, in a session of its
+ * own, holding its socket and stdio only.  A spawn request travels over a
+ * SOCK_SEQPACKET pair as one message: the spawn_req flattened into a
+ * buffer (argv, env, credentials, limits) plus the child's descriptors
+ * (stdout, stderr, the exec-status pipe, a readiness fd) as SCM_RIGHTS.
+ * The launcher clones the child with CLONE_PARENT, so the child is
+ * stackd's own -- stackd reaps it, signals it, and the child's
+ * parent-death signal follows stackd --, and with CLONE_VM, so that not
+ * even the launcher's page tables are copied (see struct launch_slot); it
  * answers with the pid right after the clone, before the child execs.
  * stackd waits for that answer (the cost of forking a small process, not
  * of an exec), so spawn() still returns a pid at once and the rest of
@@ -25,11 +27,11 @@
  * what spawn.c's children do (spawn_child) and reports through the same
  * exec-status pipe, which stackd reads from its loop as before.
  *
- * The launcher holds no state: it blocks every signal (stackd alone
- * decides when to stop), exits when stackd closes its end, and dies with
- * stackd (PR_SET_PDEATHSIG).  If it is gone or misbehaves, stackd says so
- * once and forks its children itself, as it did before: slower, never
- * wrong.
+ * The launcher holds nothing of stackd's: it blocks every signal (stackd
+ * alone decides when to stop), exits when stackd closes its end, and dies
+ * with stackd (PR_SET_PDEATHSIG).  If it is gone or misbehaves, stackd
+ * says so once and forks its children itself, as it did before: slower,
+ * never wrong.
  */
 #include <errno.h>
 #include <fcntl.h>
