@@ -38,7 +38,7 @@ void	 daemon_run(struct daemon *);
 bool	 reap_init(struct daemon *);
 void	 reap_fini(struct daemon *);
 void	 reap_children(struct daemon *);
-/* pid is a supervised process: reap it by its pidfd (no sweep). */
+/* pid is a child stackd started: reap it by its pidfd (no sweep). */
 void	 reap_watch(struct daemon *, pid_t);
 int	 reap_signal_orphans(int sig);
 bool	 reap_none_left(void);

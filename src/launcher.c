@@ -36,7 +36,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -50,6 +49,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "launcher.h"
@@ -63,6 +63,7 @@
 /* The launcher answers within microseconds; this only bounds a stopped
  * or wedged one, which is then given up. */
 #define LAUNCH_WAIT_MS	2000
+#define LAUNCH_SOCK	(STDERR_FILENO + 1)	/* in the launcher */
 
 enum {
 	FD_OUT = 1, FD_ERR = 2, FD_READY = 4	/* which fds come, in order */
@@ -135,23 +136,25 @@ pack_str(char *buf, size_t at, const char *s)
 	return at + n;
 }
 
-static void
+/* -1 if own_pid is not in the environment (stackd forks that one). */
+static int
 pack_own_pid(const struct spawn_req *r, struct launch_head *h)
 {
 	int	i;
 
 	h->own_env = h->own_off = -1;
 	if (r->own_pid == NULL)
-		return;
+		return 0;
 	for (i = 0; i < h->envc; i++) {
 		size_t	len = strlen(r->env[i]);
 
 		if (r->own_pid >= r->env[i] && r->own_pid <= r->env[i] + len) {
 			h->own_env = i;
 			h->own_off = (int32_t)(r->own_pid - r->env[i]);
-			return;
+			return 0;
 		}
 	}
+	return -1;
 }
 
 static void
@@ -189,7 +192,8 @@ pack(const struct spawn_req *r, char *buf)
 		h.envc++;
 	if (h.argc + h.envc + 2 > LAUNCH_PTRS)
 		return 0;
-	pack_own_pid(r, &h);
+	if (pack_own_pid(r, &h) == -1)
+		return 0;
 	if (r->pc != NULL)
 		pack_limits(r->pc, &h);
 	at = sizeof(h);
@@ -267,7 +271,8 @@ unpack(char *buf, size_t len, const int *fds, int nfds,
 	memcpy(&h, buf, sizeof(h));
 	want = 1 + !!(h.fds & FD_OUT) + !!(h.fds & FD_ERR) +
 	    !!(h.fds & FD_READY);
-	if (nfds != want || h.argc < 1 || h.envc < 0 ||
+	if (nfds != want || h.argc < 1 || h.argc > LAUNCH_PTRS ||
+	    h.envc < 0 || h.envc > LAUNCH_PTRS ||
 	    h.argc + h.envc + 2 > LAUNCH_PTRS || h.ngroups < 0 ||
 	    (size_t)h.ngroups > (len - at) / sizeof(gid_t))
 		return -1;
@@ -287,7 +292,8 @@ unpack(char *buf, size_t len, const int *fds, int nfds,
 	lr->req.env = lr->argv_env + h.argc + 1;
 	if (h.own_env >= 0) {
 		if (h.own_env >= h.envc || h.own_off < 0 ||
-		    (size_t)h.own_off > strlen(lr->req.env[h.own_env]))
+		    (size_t)h.own_off + SPAWN_PID_ROOM >
+		    strlen(lr->req.env[h.own_env]))
 			return -1;
 		lr->req.own_pid = lr->req.env[h.own_env] + h.own_off;
 	}
@@ -309,9 +315,17 @@ unpack(char *buf, size_t len, const int *fds, int nfds,
  * its slot: no page tables to copy, nothing to copy-on-write.  Unlike
  * vfork the launcher does not wait for the exec; the kernel clears tid
  * (CLONE_CHILD_CLEARTID) once the child has left this memory -- exec'd or
- * exited -- and only then is the slot used again.  The child makes only system calls (spawn_child); the one thing
- * it shares by accident is errno, which the launcher reads only right
- * after its own failed calls, and then only to pass it on.
+ * exited -- and only then is the slot used again.  The child makes only
+ * system calls (spawn_child).  What it shares by accident is errno (no
+ * TLS of its own), and execvp's PATH search decides by it.  So while
+ * children are in flight the launcher makes no call that fails in the
+ * normal course (it sleeps rather than wait on a futex); a clone that
+ * fails may report a sibling's errno, which is why stackd gives up the
+ * launcher only for errors that cannot be a sibling's (launcher_fork).
+ * Siblings fail only with ENOENT or EACCES while they search PATH, which
+ * the search treats alike -- unless one fails its set-up at that very
+ * instant: then another may report the wrong reason, or end its search
+ * early, a spurious exec failure restarted like any other.
  *
  * A slot is one mapping: a guard page, the child's stack, the unpacked
  * request and the message it points into, received right there.
@@ -350,6 +364,9 @@ launcher_child(void *arg)
 {
 	struct launch_slot	*sl = arg;
 
+	/* Not the launcher's socket: stackd must see EOF when the launcher
+	 * dies, not when its last child has exec'd. */
+	(void)close(LAUNCH_SOCK);
 	spawn_child(&SLOT_LR(sl)->req, sl->parent, sl->errfd);
 }
 
@@ -393,13 +410,13 @@ launcher_shed_slots(void)
 static struct launch_slot *
 launcher_slot_wait(void)
 {
-	struct timespec	 ts = { 0, 1000000 };	/* 1 ms, then look again */
+	struct timespec	 ts = { 0, 50000 };	/* 50 µs, then look again */
 	int		 i, k;
 
-	for (i = 0; i < LAUNCH_SLOT_WAIT_MS; i++) {
-		/* The kernel wakes this futex when it clears tid. */
-		(void)syscall(SYS_futex, &slots[i % LAUNCH_SLOTS].tid,
-		    FUTEX_WAIT, 1, &ts, NULL, 0);
+	for (i = 0; i < LAUNCH_SLOT_WAIT_MS * 20; i++) {
+		/* A sleep, not a futex wait: that would set errno under the
+		 * feet of the children in flight (see struct launch_slot). */
+		(void)nanosleep(&ts, NULL);
 		(void)launcher_reclaim();
 		for (k = 0; k < LAUNCH_SLOTS; k++)
 			if (!slots[k].busy)
@@ -476,10 +493,22 @@ launcher_answer(int sock, pid_t pid, int err)
 {
 	struct launch_reply	a;
 
+	struct timespec		ts = { 0, 1000000 };
+	int			tries;
+
 	a.pid = pid;
 	a.err = err;
-	if (send(sock, &a, sizeof(a), MSG_NOSIGNAL) != (ssize_t)sizeof(a))
-		_exit(0);		/* stackd is gone */
+	/* Short of kernel memory: a moment later, rather than leave stackd
+	 * to fork itself a child that was just cloned. */
+	for (tries = 0; tries < 1000; tries++) {
+		if (send(sock, &a, sizeof(a), MSG_NOSIGNAL) ==
+		    (ssize_t)sizeof(a))
+			return;
+		if (errno != ENOBUFS && errno != ENOMEM && errno != EINTR)
+			break;
+		(void)nanosleep(&ts, NULL);
+	}
+	_exit(0);			/* stackd is gone */
 }
 
 static int
@@ -532,7 +561,7 @@ launcher_serve_one(int sock, pid_t parent)
 {
 	/* For fork-like clones, and for refusing a request: the child of a
 	 * fork-like clone reads its own copy. */
-	static char		 scratch[LAUNCH_MAX];
+	static _Alignas(8) char	 scratch[LAUNCH_MAX];
 	static union {
 		struct launch_req	lr;
 		char			b[LAUNCH_LRSIZE];
@@ -557,8 +586,10 @@ launcher_serve_one(int sock, pid_t parent)
 			sl->busy = true;
 		err = errno;
 	} else {
-		if ((pid = launcher_clone()) == 0)
+		if ((pid = launcher_clone()) == 0) {
+			(void)close(LAUNCH_SOCK);
 			spawn_child(&lr->req, parent, fds[0]);
+		}
 		err = errno;
 	}
 	/* The child has its own copy of the descriptor table.  Closed
@@ -659,10 +690,10 @@ launcher_main(int sock, pid_t parent)
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	for (sig = 1; sig < NSIG; sig++)
 		spawn_signal_default(sig);
-	if (sock != STDERR_FILENO + 1) {
-		if (dup3(sock, STDERR_FILENO + 1, O_CLOEXEC) == -1)
+	if (sock != LAUNCH_SOCK) {
+		if (dup3(sock, LAUNCH_SOCK, O_CLOEXEC) == -1)
 			_exit(1);
-		sock = STDERR_FILENO + 1;
+		sock = LAUNCH_SOCK;
 	}
 	if (close_range(STDERR_FILENO + 2, ~0U, 0) == -1) {
 		struct rlimit	rl;
@@ -758,6 +789,10 @@ launcher_wait(struct launch_reply *a)
 	do
 		rc = poll(&pfd, 1, LAUNCH_WAIT_MS);
 	while (rc == -1 && errno == EINTR);
+	if (rc == -1) {
+		launcher_lost("poll", errno);
+		return -1;
+	}
 	if (rc == 0) {
 		/* Stopped or wedged: it must not fork this child late. */
 		if (launcher_pid > 0)
@@ -794,14 +829,14 @@ launcher_fork(const struct spawn_req *r, int errfd)
 		return LAUNCHER_NONE;
 	if (a.pid > 0)
 		return a.pid;
-	/* Out of processes or memory: maybe only under the launcher's
-	 * limits, which are stackd's as they were at start (an operator may
-	 * have raised stackd's since): stackd tries itself. */
-	if (a.err == EAGAIN || a.err == ENOMEM)
-		return LAUNCHER_NONE;
-	/* Anything else (no clone3, a sandbox refusing CLONE_PARENT) will
-	 * not get better. */
-	launcher_lost("cannot fork", a.err);
+	/* No clone for this child, so stackd tries itself: out of processes
+	 * or memory maybe only under the launcher's limits (stackd's as they
+	 * were at start; an operator may have raised stackd's since).  Only
+	 * what will not get better -- a sandbox refusing the clone -- gives
+	 * the launcher up; any other errno may be a sibling's (see struct
+	 * launch_slot). */
+	if (a.err == EINVAL || a.err == EPERM || a.err == ENOSYS)
+		launcher_lost("cannot fork", a.err);
 	return LAUNCHER_NONE;
 }
 
@@ -833,10 +868,19 @@ launcher_stop(void)
 		launcher_sock = -1;
 	}
 	if (launcher_pid > 0) {
+		struct timespec	ts = { 0, 1000000 };
+		int		i;
+
 		(void)kill(launcher_pid, SIGKILL);
-		do
-			pid = waitpid(launcher_pid, NULL, 0);
-		while (pid == -1 && errno == EINTR);
-		launcher_pid = -1;
+		/* A process killed exits at once, unless the kernel holds it
+		 * (a hung file system): then the orphan sweep gets it. */
+		for (i = 0; i < 100; i++) {
+			pid = waitpid(launcher_pid, NULL, WNOHANG);
+			if (pid > 0 || (pid == -1 && errno != EINTR))
+				break;
+			(void)nanosleep(&ts, NULL);
+		}
+		if (pid == launcher_pid || pid == -1)
+			launcher_pid = -1;
 	}
 }

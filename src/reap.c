@@ -14,13 +14,13 @@
  * exit cost stackd.  So stackd reads SIGCHLD from a signalfd of its own,
  * whose siginfo names the child that sent it, and reaps that one with
  * waitpid(pid) -- no walk.  Other exits may have merged into the same
- * signal: every supervised process also has a pidfd, which becomes
- * readable when it exits whatever happened to its signal, so a signal
- * that names a supervised process needs no sweep.  A signal that names
- * anything else (an orphan, a probe, a hook) is followed by the sweep at
- * once; after the others, one sweep is scheduled REAP_SWEEP_LATER on, for
- * an orphan whose exit merged into a supervised process's signal -- the
- * only exit nothing else would report.  (A child's exit signal cannot be
+ * signal: every child stackd starts (process, probe, hook) also has a
+ * pidfd, which becomes readable when it exits whatever happened to its
+ * signal, so a signal that names one of them needs no sweep.  A signal
+ * that names anything else (an orphan) is followed by the sweep at once;
+ * after the others, one sweep is scheduled REAP_SWEEP_LATER on, for an
+ * orphan whose exit merged into another child's signal -- the only exit
+ * nothing else would report.  (A child's exit signal cannot be
  * made a queued realtime one: exec resets it to SIGCHLD.)
  */
 #include <dirent.h>
@@ -68,6 +68,11 @@ struct reap_watch {
 
 static struct reap_watch	*watches[REAP_BUCKETS];
 static ev_timer			 sweep_timer;
+/* Reaped through their pidfd, their SIGCHLD maybe still unread: such a
+ * signal needs no sweep either.  The last few are enough (a miss only
+ * costs a sweep). */
+static pid_t			 pidfd_reaped[64];
+static unsigned			 pidfd_reaped_next;
 
 static ev_io	sigchld;	/* signalfd of SIGCHLD */
 
@@ -277,9 +282,10 @@ reap_pidfd(struct ev_loop *loop, ev_io *io, int revents)
 	do
 		pid = waitpid(w->pid, &status, WNOHANG);
 	while (pid == -1 && errno == EINTR);
-	if (pid > 0)
+	if (pid > 0) {
+		pidfd_reaped[pidfd_reaped_next++ % 64] = pid;
 		reap_one(d, pid, status);
-	else {
+	} else {
 		/* Gone already, or not a zombie yet: the sweep's turn. */
 		(void)reap_unwatch(d, w->pid);
 		ev_timer_start(d->loop, &sweep_timer);
@@ -362,6 +368,19 @@ reap_one(struct daemon *d, pid_t pid, int status)
 	}
 }
 
+static bool
+reap_was_pidfd(pid_t pid)
+{
+	unsigned	k;
+
+	for (k = 0; k < 64; k++)
+		if (pidfd_reaped[k] == pid) {
+			pidfd_reaped[k] = 0;
+			return true;
+		}
+	return false;
+}
+
 /* The children the signals name first, then the sweep for the rest. */
 static void
 reap_sigchld(struct ev_loop *loop, ev_io *w, int revents)
@@ -385,7 +404,8 @@ reap_sigchld(struct ev_loop *loop, ev_io *w, int revents)
 		    si[i].ssi_code != CLD_KILLED &&
 		    si[i].ssi_code != CLD_DUMPED)
 			continue;	/* stopped or continued */
-		if (*reap_watch_slot((pid_t)si[i].ssi_pid) == NULL)
+		if (*reap_watch_slot((pid_t)si[i].ssi_pid) == NULL &&
+		    !reap_was_pidfd((pid_t)si[i].ssi_pid))
 			sweep = true;
 		do
 			pid = waitpid((pid_t)si[i].ssi_pid, &status, WNOHANG);

@@ -291,6 +291,7 @@ daemon_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 	if (d->stopping) {
 		/* Second request while finishing: no more grace. */
 		hook_kill_all(d);
+		launcher_stop();
 		reap_signal_orphans(SIGKILL);
 	}
 	machine_shutdown(&d->m, now_msec());
@@ -403,6 +404,9 @@ daemon_main(struct stack_conf *cfg)
 	ev_timer_init(&d.tick, daemon_tick, 0., 0.);
 	machine_start(&d.m, now_msec());
 	daemon_run(&d);
+	/* Exits from before the signalfd (the launcher's, say, or zombies
+	 * stackd inherited) sent a SIGCHLD nobody read. */
+	reap_children(&d);
 	metrics_write(&d);
 	ev_run(d.loop, 0);
 
