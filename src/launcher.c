@@ -825,8 +825,10 @@ launcher_fork(const struct spawn_req *r, int errfd)
 		launcher_lost("gone", errno);
 		return LAUNCHER_NONE;
 	}
+	/* No answer: the launcher may have cloned the child before it was
+	 * stopped or died, and that child holds errfd. */
 	if (launcher_wait(&a) == -1)
-		return LAUNCHER_NONE;
+		return LAUNCHER_NOANSWER;
 	if (a.pid > 0)
 		return a.pid;
 	/* No clone for this child, so stackd tries itself: out of processes

@@ -557,8 +557,17 @@ spawn(struct ev_loop *loop, const struct spawn_req *r, spawn_done_fn *done,
 		return -1;
 	}
 	/* The launcher forks it if it can, as a child of stackd's. */
-	if ((pid = launcher_fork(r, fds[1])) == LAUNCHER_NONE &&
-	    (pid = fork()) == 0) {
+	if ((pid = launcher_fork(r, fds[1])) == LAUNCHER_NOANSWER) {
+		close(fds[0]);
+		close(fds[1]);
+		if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+			log_errno("%s: pipe", r->what);
+			free(w);
+			return -1;
+		}
+		pid = LAUNCHER_NONE;
+	}
+	if (pid == LAUNCHER_NONE && (pid = fork()) == 0) {
 		close(fds[0]);
 		spawn_child(r, stackd_pid, fds[1]);
 	}
