@@ -38,8 +38,9 @@ void	 daemon_run(struct daemon *);
 bool	 reap_init(struct daemon *);
 void	 reap_fini(struct daemon *);
 void	 reap_children(struct daemon *);
-/* pid is a child stackd started: reap it by its pidfd (no sweep). */
-void	 reap_watch(struct daemon *, pid_t);
+/* pid is a child stackd started (spawn): reap it by its pidfd, no
+ * sweep. */
+void	 reap_watch(struct ev_loop *, pid_t);
 int	 reap_signal_orphans(int sig);
 bool	 reap_none_left(void);
 

@@ -118,8 +118,6 @@ hook_run(struct daemon *d, int level, enum hook_event ev)
 	req.out_fd = req.err_fd = wfd;
 	req.ready_fd = -1;
 	h->pid = spawn(d->loop, &req, NULL, NULL);
-	if (h->pid > 0)
-		reap_watch(d, h->pid);
 	close(wfd);
 	relay_set_pid(relay, h->pid);
 	spawn_env_free(req.env);

@@ -402,41 +402,38 @@ launcher_shed_slots(void)
 			    LAUNCH_GUARD, MADV_DONTNEED);
 }
 
-/*
- * Every slot busy (a thousand children starting at once): wait for the
- * first to come free, a while -- the execs in flight are the backpressure
- * -- but not so long that stackd, waiting for the answer, would stall.
- */
+/* The first slot whose child is out, or NULL. */
 static struct launch_slot *
-launcher_slot_wait(void)
-{
-	struct timespec	 ts = { 0, 50000 };	/* 50 µs, then look again */
-	int		 i, k;
-
-	for (i = 0; i < LAUNCH_SLOT_WAIT_MS * 20; i++) {
-		/* A sleep, not a futex wait: that would set errno under the
-		 * feet of the children in flight (see struct launch_slot). */
-		(void)nanosleep(&ts, NULL);
-		(void)launcher_reclaim();
-		for (k = 0; k < LAUNCH_SLOTS; k++)
-			if (!slots[k].busy)
-				return &slots[k];
-	}
-	return NULL;
-}
-
-/* A free slot, mapped; NULL if LAUNCH_SLOTS execs stay pending. */
-static struct launch_slot *
-launcher_slot(void)
+launcher_free_slot(void)
 {
 	struct launch_slot	*sl;
 
 	(void)launcher_reclaim();
-	for (sl = slots; sl < slots + LAUNCH_SLOTS && sl->busy; sl++)
-		;
-	if (sl == slots + LAUNCH_SLOTS && (sl = launcher_slot_wait()) == NULL)
-		return NULL;
-	if (sl->mem != NULL)
+	for (sl = slots; sl < slots + LAUNCH_SLOTS; sl++)
+		if (!sl->busy)
+			return sl;
+	return NULL;
+}
+
+/*
+ * A free slot, mapped; NULL if LAUNCH_SLOTS execs stay pending.  With
+ * every slot busy (a thousand children starting at once) it waits for
+ * one a while -- the execs in flight are the backpressure -- but not so
+ * long that stackd, waiting for the answer, would stall.
+ */
+static struct launch_slot *
+launcher_slot(void)
+{
+	struct timespec		 ts = { 0, 50000 };	/* 50 µs */
+	struct launch_slot	*sl;
+	int			 i;
+
+	/* Sleeps, not a futex wait: that would set errno under the feet
+	 * of the children in flight (see struct launch_slot). */
+	for (i = 0; (sl = launcher_free_slot()) == NULL &&
+	    i < LAUNCH_SLOT_WAIT_MS * 20; i++)
+		(void)nanosleep(&ts, NULL);
+	if (sl == NULL || sl->mem != NULL)
 		return sl;
 	sl->mem = mmap(NULL, LAUNCH_SLOTMEM, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -492,7 +489,6 @@ static void
 launcher_answer(int sock, pid_t pid, int err)
 {
 	struct launch_reply	a;
-
 	struct timespec		ts = { 0, 1000000 };
 	int			tries;
 

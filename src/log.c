@@ -16,7 +16,8 @@
  * queue, written from the loop as the stream drains.  When even the queue
  * is full, lines are counted and dropped, and the count is logged once
  * lines go through again: stackd keeps supervising rather than wait to
- * tell about it.  At exit (log_detach) the queue gets a second without progress.
+ * tell about it.  At exit (log_detach) the queue gets a second without
+ * progress.
  */
 #include <errno.h>
 #include <limits.h>

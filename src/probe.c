@@ -105,8 +105,6 @@ probe_spawn(struct daemon *d, const struct command *c, int level, int proc)
 	req.out_fd = req.err_fd = wfd;
 	req.ready_fd = -1;
 	pid = spawn(d->loop, &req, NULL, NULL);
-	if (pid > 0)
-		reap_watch(d, pid);
 	close(wfd);
 	relay_set_pid(relay, pid);
 	spawn_env_free(req.env);

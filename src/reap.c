@@ -20,8 +20,23 @@
  * that names anything else (an orphan) is followed by the sweep at once;
  * after the others, one sweep is scheduled REAP_SWEEP_LATER on, for an
  * orphan whose exit merged into another child's signal -- the only exit
- * nothing else would report.  (A child's exit signal cannot be
- * made a queued realtime one: exec resets it to SIGCHLD.)
+ * nothing else would report.  (A child's exit signal cannot be made a
+ * queued realtime one: exec resets it to SIGCHLD.)
+ *
+ * At shutdown stackd does not exit while any descendant lives: the
+ * children it still has (orphans it never started) are found in /proc and
+ * get SIGTERM, then SIGKILL after the stack's stop_timeout.
+ *
+ * Group remnants.  A supervised process leads its own process group; when
+ * it exits, whatever it left in the group (the worker of a wrapper script)
+ * would run on unsupervised beside its successor.  So the group gets the
+ * process's stop_signal at once and SIGKILL after its stop_timeout, as
+ * systemd's KillMode=control-group does.  The late SIGKILL does not go to
+ * the pgid blindly -- by then the number could name a new group -- but to
+ * each process still in that group that started before the leader was
+ * reaped (start time from /proc/PID/stat).  Oneshots are exempt: what a
+ * oneshot leaves running is usually its purpose (a legacy start script);
+ * it runs until shutdown.  Nothing is scheduled when nothing was left.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -53,7 +68,7 @@ struct remnant {
 static struct remnant	*remnants;
 static ev_timer		 remnant_timer;
 
-/* A supervised process, reaped when its pidfd says it exited. */
+/* A child stackd started, reaped when its pidfd says it exited. */
 struct reap_watch {
 	ev_io			 io;		/* on the pidfd */
 	pid_t			 pid;
@@ -71,7 +86,8 @@ static ev_timer			 sweep_timer;
 /* Reaped through their pidfd, their SIGCHLD maybe still unread: such a
  * signal needs no sweep either.  The last few are enough (a miss only
  * costs a sweep). */
-static pid_t			 pidfd_reaped[64];
+#define REAP_RECENT		64
+static pid_t			 pidfd_reaped[REAP_RECENT];
 static unsigned			 pidfd_reaped_next;
 
 static ev_io	sigchld;	/* signalfd of SIGCHLD */
@@ -283,7 +299,7 @@ reap_pidfd(struct ev_loop *loop, ev_io *io, int revents)
 		pid = waitpid(w->pid, &status, WNOHANG);
 	while (pid == -1 && errno == EINTR);
 	if (pid > 0) {
-		pidfd_reaped[pidfd_reaped_next++ % 64] = pid;
+		pidfd_reaped[pidfd_reaped_next++ % REAP_RECENT] = pid;
 		reap_one(d, pid, status);
 	} else {
 		/* Gone already, or not a zombie yet: the sweep's turn. */
@@ -294,7 +310,7 @@ reap_pidfd(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 void
-reap_watch(struct daemon *d, pid_t pid)
+reap_watch(struct ev_loop *loop, pid_t pid)
 {
 	struct reap_watch	*w;
 	int			 fd;
@@ -310,7 +326,7 @@ reap_watch(struct daemon *d, pid_t pid)
 	}
 	w->pid = pid;
 	ev_io_init(&w->io, reap_pidfd, fd, EV_READ);
-	ev_io_start(d->loop, &w->io);
+	ev_io_start(loop, &w->io);
 	w->next = watches[(unsigned)pid % REAP_BUCKETS];
 	watches[(unsigned)pid % REAP_BUCKETS] = w;
 }
@@ -373,7 +389,7 @@ reap_was_pidfd(pid_t pid)
 {
 	unsigned	k;
 
-	for (k = 0; k < 64; k++)
+	for (k = 0; k < REAP_RECENT; k++)
 		if (pidfd_reaped[k] == pid) {
 			pidfd_reaped[k] = 0;
 			return true;
@@ -391,7 +407,6 @@ reap_sigchld(struct ev_loop *loop, ev_io *w, int revents)
 	size_t			 i;
 	pid_t			 pid;
 	int			 status;
-
 	bool			 sweep;
 
 	do

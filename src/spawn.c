@@ -39,6 +39,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "launcher.h"
 #include "log.h"
 #include "spawn.h"
@@ -579,6 +580,8 @@ spawn(struct ev_loop *loop, const struct spawn_req *r, spawn_done_fn *done,
 		return -1;
 	}
 	close(fds[1]);
+	/* Its exit is seen through a pidfd too (reap.c). */
+	reap_watch(loop, pid);
 	w->pid = pid;
 	w->done = done;
 	w->arg = arg;

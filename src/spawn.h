@@ -33,8 +33,8 @@ typedef void	spawn_done_fn(pid_t, bool exec_ok, void *arg);
 
 /*
  * Fork and exec without waiting for the exec.  Returns the pid (the child
- * leads its own session and process group) or -1 if no child could be
- * created.  done(pid, exec_ok, arg), if not NULL, is called once: from
+ * leads its own session and process group, and reap.c watches its pidfd)
+ * or -1 if no child could be created.  done(pid, exec_ok, arg), if not NULL, is called once: from
  * the loop when the exec is known, or from spawn_settle().
  */
 pid_t	 spawn(struct ev_loop *, const struct spawn_req *, spawn_done_fn *,

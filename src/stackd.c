@@ -124,7 +124,6 @@ daemon_spawn(struct daemon *d, int i)
 		close(req.ready_fd);
 	spawn_env_free(req.env);
 	if (pid > 0) {
-		reap_watch(d, pid);
 		log_msg(LOG_INFO, "%s started, pid %ld", what, (long)pid);
 		machine_proc_spawned(&d->m, i, pid, false, now_msec());
 	} else {
@@ -213,7 +212,7 @@ daemon_run(struct daemon *d)
 	}
 	/* The ring of a burst (a level of many processes) was given back:
 	 * so are its pages, which free() leaves mapped inside the heap. */
-	if (ring > 64 && d->m.actions_cap == 0)
+	if (ring > 0 && d->m.actions_cap == 0)
 		(void)malloc_trim(0);
 	if (changed) {
 		now = now_msec();
@@ -262,7 +261,7 @@ daemon_finish(struct daemon *d)
 {
 	if (hook_running() > 0)
 		return;
-	launcher_stop();	/* it exits, and is reaped as the others */
+	launcher_stop();	/* killed and reaped, not a leftover */
 	if (!reap_none_left()) {
 		if (d->orphan_phase == 0) {
 			d->orphan_phase = 1;
