@@ -90,6 +90,15 @@ def proc_stat(pid):
     return rest[0], int(rest[1]), int(rest[2]), int(rest[3])
 
 
+def comm_of(pid):
+    """The command name of pid (/proc/PID/comm), or None if it is gone."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def alive(pid):
     """True if pid exists and is not a zombie."""
     st = proc_stat(pid)

@@ -8,18 +8,14 @@ import os
 import signal
 import sys
 
-from conftest import level, proc, children_of, proc_stat
+from conftest import level, proc, children_of, proc_stat, comm_of
 from loadkit import start_exec_wrapped
 
 
 def launcher_of(stack):
     for pid in children_of(stack.daemon_pid):
-        try:
-            with open("/proc/%d/comm" % pid) as f:
-                if f.read().strip() == "stackd-launcher":
-                    return pid
-        except OSError:
-            pass
+        if comm_of(pid) == "stackd-launcher":
+            return pid
     return None
 
 

@@ -9,15 +9,8 @@ import time
 
 import pytest
 
-from conftest import level, proc, alive, children_of, zombies_of, proc_stat
-
-
-def _comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return None
+from conftest import (level, proc, alive, children_of, zombies_of, proc_stat,
+                      comm_of)
 
 
 def watch_zombies(stack, duration, known=()):
@@ -38,7 +31,7 @@ def watch_zombies(stack, duration, known=()):
             if st[0] == "Z":
                 first_seen.setdefault(pid, now)
                 worst = max(worst, now - first_seen[pid])
-            elif pid not in known and _comm(pid) == "sleep":
+            elif pid not in known and comm_of(pid) == "sleep":
                 orphans.add(pid)
         for pid in list(first_seen):
             if proc_stat(pid) is None or proc_stat(pid)[0] != "Z":
@@ -163,4 +156,4 @@ def test_pid1_sigterm_stops_children(stack):
 
 def _host_pid_of(stack, comm):
     from conftest import descendants
-    return [p for p in descendants(stack.daemon_pid) if _comm(p) == comm]
+    return [p for p in descendants(stack.daemon_pid) if comm_of(p) == comm]

@@ -31,9 +31,9 @@ violation:
     GRACE seconds (being stopped or retired after a reload, or the remnant
     of a group whose leader was killed, which stackd stops: TERM at once,
     KILL after stop_timeout), or a probe or hook (`test -f` / hook.sh)
-    younger than its timeout plus slack, or stackd's launcher.  A process that is none of these
-    is tolerated for GRACE seconds (just spawned before the status it will
-    appear in) and is a violation once it has been unknown for longer.
+    younger than its timeout plus slack, or stackd's launcher.  A process
+    that is none of these is tolerated for GRACE seconds (just spawned
+    before the status it will appear in) and is a violation once it has been unknown for longer.
 
 When the faults stop, the driver continues every stopped process,
 restores the flags, reloads the base file and sets the target to top; the
