@@ -271,6 +271,16 @@ def proc(name, lvl, command, **opts):
     return section("process %s" % name, o)
 
 
+def stopper(stack, name, pre=""):
+    """A longrun that appends "NAME PID" to start.log once its TERM trap is
+    set, and on TERM runs PRE, appends NAME to stop.log and exits 0.  A level
+    is up as soon as its processes are exec'd, before their shells have set
+    any trap: a test that stops them must first wait_armed()."""
+    return ("sh -c 'trap \"%secho %s >> %s/stop.log; exit 0\" TERM; "
+            "echo %s $$ >> %s/start.log; sleep 300 & wait'"
+            % (pre, name, stack.dir, name, stack.dir))
+
+
 # --------------------------------------------------------------------------
 # the stack under test
 
@@ -519,6 +529,14 @@ class Stack:
                 return False
             return st
         return self.wait_until(ok, timeout=timeout, msg="current level == %d" % n)
+
+    def wait_armed(self, *names):
+        """Wait until each stopper() NAME running now has set its trap."""
+        def ok():
+            st = self.status()
+            armed = set(self.lines("start.log"))
+            return all("%s %s" % (n, self.pid(n, st)) in armed for n in names) and st
+        return self.wait_until(ok, msg="TERM traps of %s set" % ", ".join(names))
 
     def wait_running(self, name, timeout=DEFAULT_WAIT, other_than=None):
         """Wait until process name is running with a pid (!= other_than)."""

@@ -5,7 +5,7 @@ import os
 import subprocess
 import time
 
-from conftest import level, proc, alive
+from conftest import level, proc, alive, stopper
 
 
 def test_level_2_starts_only_after_level_1_ready(stack):
@@ -308,20 +308,14 @@ def test_wait_and_ready_exit_codes(stack):
     assert stack.ctl("wait", "nosuch", "--timeout", "5s").returncode in (1, 2)
 
 
-STOP_LOGGER = "sh -c 'trap \"%(pre)secho %(n)s >> %(d)s/stop.log; exit 0\" TERM; sleep 300 & wait'"
-
-
-def _logger(stack, name, pre=""):
-    return STOP_LOGGER % {"n": name, "d": stack.dir, "pre": pre}
-
-
 def test_target_descend_and_climb_again(stack):
     stack.write(
-        level("one") + proc("p1", "one", _logger(stack, "p1")) +
-        level("two") + proc("p2", "two", _logger(stack, "p2")) +
-        level("three") + proc("p3", "three", _logger(stack, "p3", "sleep 0.3; ")))
+        level("one") + proc("p1", "one", stopper(stack, "p1")) +
+        level("two") + proc("p2", "two", stopper(stack, "p2")) +
+        level("three") + proc("p3", "three", stopper(stack, "p3", "sleep 0.3; ")))
     stack.start()
     st = stack.wait_level(3)
+    stack.wait_armed("p1", "p2", "p3")
     assert st["target"] == 3 and st["target_name"] == "three" and st["levels_total"] == 3
     old = {n: stack.pid(n, st) for n in ("p1", "p2", "p3")}
 
@@ -342,6 +336,7 @@ def test_target_descend_and_climb_again(stack):
     r = stack.ctl("target", "top")
     assert r.returncode == 0, r
     st = stack.wait_level(3)
+    stack.wait_armed("p2", "p3")
     assert st["target"] == 3
     assert stack.pid("p1", st) == old["p1"]
     for n in ("p2", "p3"):

@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, level, proc, children_of, proc_stat
+from conftest import REPO, level, proc, children_of, proc_stat, stopper
 
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
 DOCKERFILE = os.path.join(REPO, "packaging", "container", "Dockerfile")
@@ -52,21 +52,16 @@ ORPHANER = """
     """
 
 
-def _stopper(stack, name):
-    return ("sh -c 'trap \"echo %s >> %s/stop.log; exit 0\" TERM; sleep 300 & wait'"
-            % (name, stack.dir))
-
-
 def test_pid1_ready_orphans_and_sigterm(stack):
     _unshare_ok()
     orphaner = stack.script("orphaner.sh", ORPHANER)
     stack.write(
         level("one") +
-        proc("p1", "one", _stopper(stack, "p1")) +
+        proc("p1", "one", stopper(stack, "p1")) +
         proc("orphaner", "one", orphaner, type="oneshot") +
         level("two", probe="test -f %s/go" % stack.dir, probe_interval="100ms",
               ready_timeout="30s", failure_threshold=2) +
-        proc("p2", "two", _stopper(stack, "p2")),
+        proc("p2", "two", stopper(stack, "p2")),
         stop_timeout="3s")
     stack.start(wrapper=UNSHARE)
     st = stack.wait_level(1)
@@ -90,6 +85,7 @@ def test_pid1_ready_orphans_and_sigterm(stack):
     assert _ready(stack) == 0
 
     orphan = stack.wait_until(lambda: _orphan_pid(stack), msg="the orphan exists")
+    stack.wait_armed("p1", "p2")
     # p2 wrote its line when the rewind stopped it; start the log afresh.
     os.unlink(stack.path("stop.log"))
     assert proc_stat(orphan)[1] == stack.daemon_pid, \
@@ -118,10 +114,11 @@ def test_pid1_sigint_stops_in_order(stack):
     # stackd did not handle SIGINT (docker run -it, Ctrl-C), nothing would
     # happen at all.
     _unshare_ok()
-    stack.write(level("one") + proc("p1", "one", _stopper(stack, "p1")) +
-                level("two") + proc("p2", "two", _stopper(stack, "p2")))
+    stack.write(level("one") + proc("p1", "one", stopper(stack, "p1")) +
+                level("two") + proc("p2", "two", stopper(stack, "p2")))
     stack.start(wrapper=UNSHARE)
     stack.wait_level(2)
+    stack.wait_armed("p1", "p2")
     assert stack.stop(signal.SIGINT, timeout=15) == 0
     assert stack.lines("stop.log") == ["p2", "p1"]
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import (level, proc, alive, children_of, zombies_of, proc_stat,
-                      comm_of)
+                      comm_of, stopper)
 
 
 def watch_zombies(stack, duration, known=()):
@@ -139,21 +139,13 @@ def _host_pid_of_ns_children(dpid):
 
 def test_pid1_sigterm_stops_children(stack):
     _unshare_ok()
-    d = stack.dir
     stack.write(
-        level("one") + proc("p1", "one",
-                            "sh -c 'trap \"echo p1 >> %s/stop.log; exit 0\" TERM; sleep 300 & wait'" % d) +
-        level("two") + proc("p2", "two",
-                            "sh -c 'trap \"echo p2 >> %s/stop.log; exit 0\" TERM; sleep 300 & wait'" % d))
+        level("one") + proc("p1", "one", stopper(stack, "p1")) +
+        level("two") + proc("p2", "two", stopper(stack, "p2")))
     stack.start(wrapper=["unshare", "--pid", "--fork", "--mount-proc"])
     stack.wait_level(2)
-    stack.wait_until(lambda: len(_host_pid_of(stack, "sleep")) >= 2, msg="children up")
+    stack.wait_armed("p1", "p2")
     rc = stack.stop(timeout=10)
     assert rc == 0
     assert stack.lines("stop.log") == ["p2", "p1"], \
         "as PID 1, stackd must still stop its children in order (not leave it to the kernel)"
-
-
-def _host_pid_of(stack, comm):
-    from conftest import descendants
-    return [p for p in descendants(stack.daemon_pid) if comm_of(p) == comm]

@@ -53,6 +53,10 @@ def _restart_stack(stack, restart):
                 proc("p", "one", "%s p" % ex, restart=restart))
     stack.start()
     st = stack.wait_level(1)
+    # the level is up once p is exec'd, which can be before its shell has
+    # recorded its pid; a kill then would leave one line in p.pids, not two
+    stack.wait_until(lambda: stack.lines("p.pids") == [str(stack.pid("p", st))],
+                     msg="first run of p recorded")
     return stack.pid("p", st), stack.pid("keep", st)
 
 

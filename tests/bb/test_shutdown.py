@@ -8,27 +8,19 @@ import time
 
 import pytest
 
-from conftest import level, proc, alive
-
-
-def logger(stack, name, pre=""):
-    # on TERM: (optionally wait), append NAME to stop.log, exit 0
-    return ("sh -c 'trap \"%secho %s >> %s/stop.log; exit 0\" TERM; "
-            "echo %s >> %s/start.log; sleep 300 & wait'"
-            % (pre, name, stack.dir, name, stack.dir))
+from conftest import level, proc, alive, stopper
 
 
 def three_levels(stack, **stack_opts):
     stack.write(
-        level("one") + proc("p1", "one", logger(stack, "p1")) +
-        level("two") + proc("p2a", "two", logger(stack, "p2a", "sleep 0.3; ")) +
-        proc("p2b", "two", logger(stack, "p2b", "sleep 0.3; ")) +
-        level("three") + proc("p3", "three", logger(stack, "p3", "sleep 0.4; ")),
+        level("one") + proc("p1", "one", stopper(stack, "p1")) +
+        level("two") + proc("p2a", "two", stopper(stack, "p2a", "sleep 0.3; ")) +
+        proc("p2b", "two", stopper(stack, "p2b", "sleep 0.3; ")) +
+        level("three") + proc("p3", "three", stopper(stack, "p3", "sleep 0.4; ")),
         **stack_opts)
     stack.start()
     st = stack.wait_level(3)
-    # every trap is installed once start.log has all four names
-    stack.wait_until(lambda: len(stack.lines("start.log")) == 4, msg="all started")
+    stack.wait_armed("p1", "p2a", "p2b", "p3")
     return {p["name"]: p["pid"] for p in st["processes"]}
 
 
