@@ -113,6 +113,7 @@ climb_check_ready(struct machine *m, int lvl, msec_t now)
 	l->probe_failures = 0;
 	m->current = lvl + 1;
 	m->failed_climbs = 0;
+	climb_backoff_settle(m, now);
 	m->stable_at = now + m->cfg->retry_max;
 	machine_log(m, LOG_NOTICE, "level %d/%d (%s) up", lvl + 1,
 	    m->cfg->nlevels, m->cfg->levels[lvl].name);
@@ -147,12 +148,29 @@ climb_random(struct machine *m)
  * stacks restarted together do not retry in lockstep), never below
  * retry_min; then double the base up to retry_max.
  */
+/*
+ * The backoff resets once the stack has stayed up for retry_max since a
+ * level last came up.  Nothing needs that moment but the next failure or
+ * level up, so they apply it, late, instead of a timer that would wake an
+ * idle stackd retry_max after every climb.
+ */
+void
+climb_backoff_settle(struct machine *m, msec_t now)
+{
+	if (now >= m->stable_at) {
+		m->stable_at = MSEC_NEVER;
+		m->backoff = m->cfg->retry_min;
+	}
+}
+
 void
 climb_backoff(struct machine *m, msec_t now)
 {
 	const struct stack_conf	*cfg = m->cfg;
-	msec_t			 wait = m->backoff;
+	msec_t			 wait;
 
+	climb_backoff_settle(m, now);
+	wait = m->backoff;
 	wait -= (msec_t)(climb_random(m) % (uint64_t)(m->backoff / 4 + 1));
 	if (wait < cfg->retry_min)
 		wait = cfg->retry_min;

@@ -452,10 +452,6 @@ machine_tick(struct machine *m, msec_t now)
 			machine_emit(m, ACT_PROBE, i, -1);
 		}
 	}
-	if (now >= m->stable_at) {
-		m->stable_at = MSEC_NEVER;
-		m->backoff = cfg->retry_min;
-	}
 	machine_step(m, now);
 }
 
@@ -481,7 +477,6 @@ machine_next_deadline(const struct machine *m)
 		    !l->failed)) && cfg->levels[i].nprobes > 0 && !l->probing)
 			d = min_deadline(d, l->probe_next);
 	}
-	d = min_deadline(d, m->stable_at);
 	if (!m->shutting_down && !machine_busy(m, NULL) &&
 	    m->current < m->target && m->current < m->cap &&
 	    m->current < m->hold)

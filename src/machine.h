@@ -259,6 +259,7 @@ void	 climb_start(struct machine *, int level, msec_t now);
 void	 climb_check_ready(struct machine *, int level, msec_t now);
 void	 climb_failed(struct machine *, int level, msec_t now);
 void	 climb_backoff(struct machine *, msec_t now);
+void	 climb_backoff_settle(struct machine *, msec_t now);
 void	 climb_proc_spawned(struct machine *, int proc, msec_t now);
 void	 climb_proc_ready(struct machine *, int proc, msec_t now);
 

@@ -233,7 +233,6 @@ scan_next_deadline(const struct machine *m)
 		    !l->failed)) && cfg->levels[i].nprobes > 0 && !l->probing)
 			EARLIER(l->probe_next);
 	}
-	EARLIER(m->stable_at);
 	if (!m->shutting_down && !machine_busy(m, NULL) &&
 	    m->current < m->target && m->current < m->cap &&
 	    m->current < m->hold)
@@ -552,6 +551,12 @@ run_until(pred_fn pred, msec_t limit)
 		machine_tick(&H.m, H.now);
 		drain();
 	}
+}
+
+static bool
+level_down_one(void)
+{
+	return H.m.current == 1 && H.m.levels[1].state == LEVEL_DOWN;
 }
 
 static int	want_level;
@@ -925,22 +930,65 @@ test_ready_timeout(void **state)
 	wait = H.m.retry_at - (up + 100);
 	assert_true(wait >= 3000 && wait <= 4000);
 
-	/* Sixth succeeds and stays up for retry_max: base back to retry_min. */
+	/* Sixth succeeds and falls 1ms short of retry_max: no reset. */
 	run_until_climbing(1, H.now + 100000);
 	h_ready(w);
 	up = H.now;
 	assert_int_equal(H.m.current, 2);
 	advance_to(up + 3999);
-	tick_at(up + 3999);
-	assert_int_equal(H.m.backoff, 4000);
-	advance_to(up + 4000);
-	assert_int_equal(H.m.backoff, 1000);
+	h_exit(w, EXITED(1));
+	wait = H.m.retry_at - (up + 3999);
+	assert_true(wait >= 3000 && wait <= 4000);
+
+	/* Seventh stays up for retry_max: base back to retry_min, applied
+	 * when the next failure needs it (no timer wakes the idle stack). */
+	run_until_climbing(1, H.now + 100000);
+	h_ready(w);
+	up = H.now;
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(machine_next_deadline(&H.m), MSEC_NEVER);
 	advance_to(up + 5000);
 	h_exit(w, EXITED(1));
 	assert_int_equal(H.m.current, 1);
 	assert_int_equal(H.m.retry_at - (up + 5000), 1000);
 	assert_int_equal(H.m.backoff, 2000);
 	assert_int_equal(H.nexit, 0);
+}
+
+/* A reset the stack earned by staying up for retry_max is not taken back
+ * when a level comes up later (which starts the next stable period). */
+static void
+test_backoff_reset_kept_by_later_level(void **state)
+{
+	int	w;
+	msec_t	up, fail;
+
+	(void)state;
+	h_init(TIMEOUT_CONF);
+	w = P("w");
+	h_start(0);
+	fail = timeout_once(w);
+	fail = timeout_once(w);
+	assert_int_equal(H.m.backoff, 4000);
+	run_until_climbing(1, fail + 100000);
+	h_ready(w);
+	up = H.now;
+	assert_int_equal(H.m.current, 2);
+	/* stable for retry_max, then down and up again by target */
+	advance_to(up + 5000);
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	run_until(level_down_one, H.now + 100000);
+	assert_int_equal(machine_set_target(&H.m, 2, H.now), 0);
+	drain();
+	run_until_climbing(1, H.now + 100000);
+	h_ready(w);
+	assert_int_equal(H.m.current, 2);
+	/* and a failure at once waits retry_min, not 4s */
+	fail = H.now;
+	h_exit(w, EXITED(1));
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(H.m.retry_at - fail, 1000);
 }
 
 /* The jitter stays within [base * 3/4, base], never below retry_min, and
@@ -2366,7 +2414,6 @@ static void
 test_idle(void **state)
 {
 	int	a;
-	msec_t	d;
 
 	(void)state;
 	h_init("[stack]\nretry_max = 4s\n"
@@ -2377,12 +2424,10 @@ test_idle(void **state)
 	h_start(0);
 	advance_to(100);
 	assert_int_equal(H.m.current, 2);
-	/* at most the one-off backoff reset is left */
-	d = machine_next_deadline(&H.m);
-	assert_true(d == MSEC_NEVER || d == 4100);
+	/* nothing is due: not even the backoff reset after retry_max */
+	assert_int_equal(machine_next_deadline(&H.m), MSEC_NEVER);
 	advance_to(4100);
 	assert_int_equal(machine_next_deadline(&H.m), MSEC_NEVER);
-	assert_int_equal(H.m.backoff, H.cfg->retry_min);
 	/* a restart in place leaves it idle again once ready */
 	h_exit(a, EXITED(1));
 	assert_int_equal(H.m.current, 2);
@@ -2819,6 +2864,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(test_ready_delay, teardown),
 		cmocka_unit_test_teardown(test_ready_timeout, teardown),
+		cmocka_unit_test_teardown(test_backoff_reset_kept_by_later_level,
+		    teardown),
 		cmocka_unit_test_teardown(test_backoff_jitter_range, teardown),
 		cmocka_unit_test_teardown(test_stop_escalation, teardown),
 		cmocka_unit_test_teardown(test_ratchet, teardown),
