@@ -20,7 +20,8 @@
  * stackd's own -- stackd reaps it, signals it, and the child's
  * parent-death signal follows stackd --, and with CLONE_VM, so that not
  * even the launcher's page tables are copied (see struct launch_slot); it
- * answers with the pid right after the clone, before the child execs.
+ * answers with the pid right after the clone, before the child execs (the
+ * child waits for that answer to be sent: launcher_serve_one).
  * stackd waits for that answer (the cost of forking a small process, not
  * of an exec), so spawn() still returns a pid at once and the rest of
  * stackd does not know the launcher exists.  The child then does exactly
@@ -100,6 +101,8 @@ struct launch_reply {
 
 static pid_t	launcher_pid = -1;
 static int	launcher_sock = -1;
+
+static void	launcher_kill(void);
 
 /* Room for the descriptors of one request: status, out, err, ready. */
 union launch_cmsg {
@@ -336,6 +339,7 @@ struct launch_slot {
 	char			*mem;		/* NULL until first used */
 	pid_t			 parent;
 	int			 errfd;
+	int			 go[2];		/* see launcher_serve_one */
 };
 
 #define LAUNCH_SLOTS	64		/* execs in flight, at most */
@@ -367,7 +371,8 @@ launcher_child(void *arg)
 	/* Not the launcher's socket: stackd must see EOF when the launcher
 	 * dies, not when its last child has exec'd. */
 	(void)close(LAUNCH_SOCK);
-	spawn_child(&SLOT_LR(sl)->req, sl->parent, sl->errfd);
+	(void)close(sl->go[1]);
+	spawn_child(&SLOT_LR(sl)->req, sl->parent, sl->errfd, sl->go[0]);
 }
 
 /* Free the slots whose child is out; how many are still busy. */
@@ -551,7 +556,18 @@ launcher_receive(int sock, char *buf, int *fds, int *nfds)
 	return mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) ? 0 : (size_t)n;
 }
 
-/* One request, one answer: a pid, or why not (EAGAIN: stackd forks). */
+/*
+ * One request, one answer: a pid, or why not (EAGAIN: stackd forks).
+ *
+ * The child waits for a byte on its go pipe, written only once the answer
+ * is sent.  stackd gives a launcher that does not answer up (a stopped
+ * one, a VM paused between the clone and the answer): it kills it, waits
+ * for it to die and then looks for an answer once more.  Either the pid
+ * is there -- the child is stackd's to supervise -- or it never will be,
+ * and then the go byte never comes either: the child reads EOF and exits
+ * before it has done anything, instead of running unsupervised beside the
+ * one stackd forks in its place.
+ */
 static void
 launcher_serve_one(int sock, pid_t parent)
 {
@@ -566,7 +582,8 @@ launcher_serve_one(int sock, pid_t parent)
 	struct launch_req	*lr = sl != NULL ? SLOT_LR(sl) : &own.lr;
 	size_t			 len;
 	pid_t			 pid = -1;
-	int			 fds[4], nfds, i, err = EAGAIN;
+	int			 fds[4], go[2] = { -1, -1 }, nfds, i;
+	int			 err = EAGAIN;
 
 	len = launcher_receive(sock, sl != NULL ? SLOT_MSG(sl) : scratch, fds,
 	    &nfds);
@@ -575,18 +592,25 @@ launcher_serve_one(int sock, pid_t parent)
 	else if (unpack(sl != NULL ? SLOT_MSG(sl) : scratch, len, fds, nfds,
 	    lr) == -1)
 		err = EINVAL;
-	else if (sl != NULL) {
-		sl->parent = parent;
-		sl->errfd = fds[0];
-		if ((pid = launcher_clone_shared(sl)) != -1)
-			sl->busy = true;
-		err = errno;
-	} else {
-		if ((pid = launcher_clone()) == 0) {
+	else if (pipe2(go, O_CLOEXEC) == -1) {
+		err = errno;		/* out of descriptors: stackd forks */
+		go[0] = go[1] = -1;
+	}
+	else {
+		if (sl != NULL) {
+			sl->parent = parent;
+			sl->errfd = fds[0];
+			sl->go[0] = go[0];
+			sl->go[1] = go[1];
+			if ((pid = launcher_clone_shared(sl)) != -1)
+				sl->busy = true;
+		} else if ((pid = launcher_clone()) == 0) {
 			(void)close(LAUNCH_SOCK);
-			spawn_child(&lr->req, parent, fds[0]);
+			(void)close(go[1]);
+			spawn_child(&lr->req, parent, fds[0], go[0]);
 		}
 		err = errno;
+		close(go[0]);
 	}
 	/* The child has its own copy of the descriptor table.  Closed
 	 * before the answer: once stackd has the pid, the child is the only
@@ -595,6 +619,13 @@ launcher_serve_one(int sock, pid_t parent)
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	launcher_answer(sock, pid, pid == -1 ? err : 0);
+	if (go[1] != -1) {
+		if (pid > 0 && write(go[1], "", 1) != 1) {
+			/* the child is already gone (killed): nothing to
+			 * tell it */
+		}
+		close(go[1]);
+	}
 }
 
 /*
@@ -790,11 +821,15 @@ launcher_wait(struct launch_reply *a)
 		return -1;
 	}
 	if (rc == 0) {
-		/* Stopped or wedged: it must not fork this child late. */
-		if (launcher_pid > 0)
-			(void)kill(launcher_pid, SIGKILL);
+		/* Stopped or wedged: given up.  Once it is dead, an answer
+		 * is queued or never comes; a child without one never gets
+		 * its go and exits (launcher_serve_one). */
+		launcher_kill();
+		do
+			n = recv(launcher_sock, a, sizeof(*a), MSG_DONTWAIT);
+		while (n == -1 && errno == EINTR);
 		launcher_lost("not answering", 0);
-		return -1;
+		return n == (ssize_t)sizeof(*a) ? 0 : -1;
 	}
 	do
 		n = recv(launcher_sock, a, sizeof(*a), 0);
@@ -854,31 +889,39 @@ launcher_reaped(pid_t pid, int status)
 	return true;
 }
 
+/*
+ * SIGKILL, and reap it: a process killed exits at once, unless the kernel
+ * holds it (a hung file system) -- then the orphan sweep gets it, and it
+ * runs no more code of its own either way.
+ */
+static void
+launcher_kill(void)
+{
+	struct timespec	ts = { 0, 1000000 };
+	pid_t		pid = 0;
+	int		i;
+
+	if (launcher_pid <= 0)
+		return;
+	(void)kill(launcher_pid, SIGKILL);
+	for (i = 0; i < 100; i++) {
+		pid = waitpid(launcher_pid, NULL, WNOHANG);
+		if (pid > 0 || (pid == -1 && errno != EINTR))
+			break;
+		(void)nanosleep(&ts, NULL);
+	}
+	if (pid == launcher_pid || pid == -1)
+		launcher_pid = -1;
+}
+
 /* It holds nothing worth a goodbye: killed and reaped here, so that
  * stackd's last look for leftover processes does not find it. */
 void
 launcher_stop(void)
 {
-	pid_t	pid;
-
 	if (launcher_sock != -1) {
 		close(launcher_sock);
 		launcher_sock = -1;
 	}
-	if (launcher_pid > 0) {
-		struct timespec	ts = { 0, 1000000 };
-		int		i;
-
-		(void)kill(launcher_pid, SIGKILL);
-		/* A process killed exits at once, unless the kernel holds it
-		 * (a hung file system): then the orphan sweep gets it. */
-		for (i = 0; i < 100; i++) {
-			pid = waitpid(launcher_pid, NULL, WNOHANG);
-			if (pid > 0 || (pid == -1 && errno != EINTR))
-				break;
-			(void)nanosleep(&ts, NULL);
-		}
-		if (pid == launcher_pid || pid == -1)
-			launcher_pid = -1;
-	}
+	launcher_kill();
 }

@@ -11,7 +11,8 @@ struct spawn_req;
 
 /* launcher_fork() could not use the launcher: fork in stackd instead;
  * after LAUNCHER_NOANSWER with an exec-status pipe of its own (a child the
- * launcher cloned before it stopped answering may hold the old one). */
+ * launcher cloned before it stopped answering may hold the old one until
+ * it sees it will never be let go, and exits). */
 #define LAUNCHER_NONE		((pid_t)-2)
 #define LAUNCHER_NOANSWER	((pid_t)-3)
 

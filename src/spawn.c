@@ -409,8 +409,16 @@ spawn_own_pid(char *dst)
 }
 
 void
-spawn_child(const struct spawn_req *r, pid_t parent, int errfd)
+spawn_child(const struct spawn_req *r, pid_t parent, int errfd, int go_fd)
 {
+	char	go;
+
+	/* Cloned by the launcher: not a step before stackd has its pid. */
+	if (go_fd >= 0) {
+		if (read(go_fd, &go, 1) != 1)
+			_exit(127);
+		(void)close(go_fd);
+	}
 	spawn_reset_signals();
 	if (setsid() == -1)
 		spawn_fail(errfd, STEP_SETUP, NULL, 0);
@@ -570,7 +578,7 @@ spawn(struct ev_loop *loop, const struct spawn_req *r, spawn_done_fn *done,
 	}
 	if (pid == LAUNCHER_NONE && (pid = fork()) == 0) {
 		close(fds[0]);
-		spawn_child(r, stackd_pid, fds[1]);
+		spawn_child(r, stackd_pid, fds[1], -1);
 	}
 	if (pid == -1) {
 		log_errno("%s: fork", r->what);

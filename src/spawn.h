@@ -52,9 +52,11 @@ void	 spawn_env_free(char **);
 /* Add or replace KEY=VALUE; -1 if out of memory (env unchanged). */
 int	 spawn_env_set(char ***, const char *key, const char *value);
 /* In a new child: become what r asks for and exec it; on failure report
- * on errfd and _exit(127).  (spawn() and the launcher call it.) */
-void	 spawn_child(const struct spawn_req *, pid_t parent, int errfd)
-	    __attribute__((noreturn));
+ * on errfd and _exit(127).  (spawn() and the launcher call it.)  With
+ * go_fd >= 0 it first waits for one byte there, and exits quietly at EOF
+ * (see launcher_serve_one). */
+void	 spawn_child(const struct spawn_req *, pid_t parent, int errfd,
+	    int go_fd) __attribute__((noreturn));
 /* Set sig to SIG_DFL, even one of glibc's own (see spawn.c). */
 void	 spawn_signal_default(int sig);
 /* Signal a child's whole process group; never pid <= 0. */
