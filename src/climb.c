@@ -144,11 +144,6 @@ climb_random(struct machine *m)
 }
 
 /*
- * Schedule the next attempt: the base delay minus up to 25% jitter (so
- * stacks restarted together do not retry in lockstep), never below
- * retry_min; then double the base up to retry_max.
- */
-/*
  * The backoff resets once the stack has stayed up for retry_max since a
  * level last came up.  Nothing needs that moment but the next failure or
  * level up, so they apply it, late, instead of a timer that would wake an
@@ -163,6 +158,11 @@ climb_backoff_settle(struct machine *m, msec_t now)
 	}
 }
 
+/*
+ * Schedule the next attempt: the base delay minus up to 25% jitter (so
+ * stacks restarted together do not retry in lockstep), never below
+ * retry_min; then double the base up to retry_max.
+ */
 void
 climb_backoff(struct machine *m, msec_t now)
 {

@@ -595,8 +595,7 @@ launcher_serve_one(int sock, pid_t parent)
 	else if (pipe2(go, O_CLOEXEC) == -1) {
 		err = errno;		/* out of descriptors: stackd forks */
 		go[0] = go[1] = -1;
-	}
-	else {
+	} else {
 		if (sl != NULL) {
 			sl->parent = parent;
 			sl->errfd = fds[0];

@@ -178,7 +178,8 @@ struct machine {
 	int		 exit_code;
 	msec_t		 retry_at;	/* earliest next climb attempt */
 	msec_t		 backoff;	/* current base delay */
-	msec_t		 stable_at;	/* backoff resets then */
+	msec_t		 stable_at;	/* backoff resets from then on (applied
+					 * by climb_backoff_settle) */
 	int		 failed_climbs;	/* consecutive, for give_up_after */
 	msec_t		 below_since;	/* below target since, or NEVER */
 	bool		 alarm;
