@@ -778,6 +778,22 @@ def sc_climb(ctx, tool, rnd):
         run.close()
 
 
+def restart_floor(child, tmp, n=15):
+    """Kill -> new exec for a parent that does nothing but wait for its
+    child and posix_spawn it again (the helper's floor mode): below this
+    no supervisor can restart.  Median ms, or None."""
+    path = os.path.join(tmp, "floor.stamps")
+    try:
+        subprocess.run([child, "floor", path, str(n)], timeout=30,
+                       check=True)
+        rows = [l.split() for l in open(path).read().splitlines()]
+    except (OSError, subprocess.SubprocessError):
+        return None
+    v = [int(b[2]) - int(a[2]) for a, b in zip(rows, rows[1:])
+         if a[0] == "kill" and b[0] == "f"]
+    return statistics.median(v) / 1e6 if v else None
+
+
 def probe_cost(child, tmp, n=30):
     """The probe's own fork/exec/exit/wait, spawned from here."""
     v = []
@@ -1115,6 +1131,7 @@ def main():
         ctx.perf = can_perf()
         ctx.strace = shutil.which("strace") is not None
         ctx.probe_cost = probe_cost(ctx.child, ctx.tmp)
+        ctx.floor = restart_floor(ctx.child, ctx.tmp)
         only = set(args.only.split(",")) if args.only else None
         sup = [t for t in tools if t.many and t.restarts and
                t.name not in ("s6 (notification-fd)",)]
@@ -1196,8 +1213,11 @@ def main():
             shlex.quote(a) for a in [sys.executable] + sys.argv),
         "elapsed": time.monotonic() - t_begin,
         "child": "bench/helper.c built %s; probe spawn+exit+wait from "
-                 "Python: %.3f ms" % ("static" if static else "dynamic",
-                                      ctx.probe_cost * 1e3),
+                 "Python: %.3f ms; restart floor (a bare waitpid + "
+                 "posix_spawn loop in C, kill → new exec): %s"
+                 % ("static" if static else "dynamic", ctx.probe_cost * 1e3,
+                    "%.2f ms" % ctx.floor if ctx.floor is not None
+                    else "not measured"),
         "sysc": "perf stat -e raw_syscalls:sys_enter --no-inherit -p "
                 "(supervisor pids)" if ctx.perf else
                 ("strace -c -p (supervisor pids)" if ctx.strace else

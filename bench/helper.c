@@ -14,6 +14,11 @@
  *                                newline to FD -- s6's notification-fd --
  *                                then pause)
  *   bchild probe FILE TAG        stamp, exit 0 (a readiness probe)
+ *   bchild floor FILE N          the floor of "restart after SIGKILL": N
+ *                                times, posix_spawn "run FILE f", let it
+ *                                run 20 ms, stamp "kill", SIGKILL it, wait
+ *                                for it and spawn the next at once -- what
+ *                                a supervisor that does nothing else costs
  *   bchild orphans FILE N [K]    PID-1 scenario, K bursts (default 1):
  *                                make N double-forked orphans that wait
  *                                on a pipe, release them all at once
@@ -34,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +50,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static long long
 mono_ns(void)
@@ -281,6 +289,32 @@ orphans(const char *file, int n, int k)
 	return 0;
 }
 
+static int
+floor_loop(const char *self, const char *file, int n)
+{
+	char		*args[] = { (char *)self, "run", (char *)file, "f", NULL };
+	struct timespec	 up = { 0, 20000000 };
+	pid_t		 pid;
+	int		 i;
+
+	if (posix_spawn(&pid, self, NULL, NULL, args, environ) != 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		nanosleep(&up, NULL);
+		stamp(file, "kill", mono_ns());
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		if (posix_spawn(&pid, self, NULL, NULL, args, environ) != 0)
+			return 1;
+	}
+	nanosleep(&up, NULL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -314,6 +348,8 @@ main(int argc, char *argv[])
 		stamp(argv[2], argv[3], t);
 		return 0;
 	}
+	if (argc >= 4 && strcmp(argv[1], "floor") == 0)
+		return floor_loop(argv[0], argv[2], atoi(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "orphans") == 0) {
 		if (orphans(argv[2], atoi(argv[3]),
 		    argc >= 5 ? atoi(argv[4]) : 1) != 0)
@@ -321,6 +357,6 @@ main(int argc, char *argv[])
 		wait_forever();
 	}
 	fprintf(stderr, "usage: bchild run FILE TAG [wait|exit|ignore|"
-	    "notify:FD] | probe FILE TAG | orphans FILE N [K]\n");
+	    "notify:FD] | probe FILE TAG | floor FILE N | orphans FILE N [K]\n");
 	return 2;
 }
