@@ -299,20 +299,18 @@ floor_loop(const char *self, const char *file, int n)
 
 	if (posix_spawn(&pid, self, NULL, NULL, args, environ) != 0)
 		return 1;
-	for (i = 0; i < n; i++) {
+	for (i = 0; ; i++) {
 		nanosleep(&up, NULL);
-		stamp(file, "kill", mono_ns());
+		if (i < n)
+			stamp(file, "kill", mono_ns());
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
 			;
+		if (i == n)
+			return 0;
 		if (posix_spawn(&pid, self, NULL, NULL, args, environ) != 0)
 			return 1;
 	}
-	nanosleep(&up, NULL);
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
-	return 0;
 }
 
 int

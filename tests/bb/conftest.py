@@ -99,6 +99,15 @@ def comm_of(pid):
         return None
 
 
+def proc_status(pid, key):
+    """The words after "KEY:" in /proc/PID/status, or None without it."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return line.split()[1:]
+    return None
+
+
 def alive(pid):
     """True if pid exists and is not a zombie."""
     st = proc_stat(pid)

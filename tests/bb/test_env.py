@@ -6,23 +6,15 @@ import signal
 import time
 
 from conftest import (level, proc, alive, read_environ, wait_until, NotifySocket,
-                      SYSTEMD_VARS)
+                      SYSTEMD_VARS, proc_status)
 
 
 def _umask(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Umask:"):
-                return line.split()[1]
-    return None
+    return proc_status(pid, "Umask")[0]
 
 
 def _ids(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return [int(x) for x in line.split()[1:]]
-    return None
+    return [int(x) for x in proc_status(pid, key)]
 
 
 def test_child_environment(stack, notify_socket):

@@ -3,17 +3,12 @@ scheduled (no probes, no restarts pending), the daemon does not wake up
 at all -- not even for the backoff reset retry_max after the climb.  Seen
 from outside as context switches in /proc/PID/status that do not move."""
 
-from conftest import level, proc
+from conftest import level, proc, proc_status
 
 
 def switches(pid):
-    n = 0
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(("voluntary_ctxt_switches",
-                                "nonvoluntary_ctxt_switches")):
-                n += int(line.split(":")[1])
-    return n
+    return sum(int(proc_status(pid, k)[0]) for k in
+               ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
 
 
 def test_idle_stack_never_wakes(stack):

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import level, proc, children_of, proc_stat, comm_of
+from conftest import level, proc, children_of, proc_stat, comm_of, proc_status
 from loadkit import start_exec_wrapped
 
 
@@ -24,11 +24,9 @@ def launcher_of(stack):
 
 
 def status_mask(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1], 16)
-    raise AssertionError("no %s in /proc/%d/status" % (key, pid))
+    mask = proc_status(pid, key)
+    assert mask is not None, "no %s in /proc/%d/status" % (key, pid)
+    return int(mask[0], 16)
 
 
 def ppid_of(pid):
@@ -128,14 +126,6 @@ def test_stopped_launcher_is_given_up(stack):
     assert stack.stop() == 0
 
 
-def tracer_of(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("TracerPid:"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_launcher_stalled_after_clone_leaves_no_second_child(stack):
     # The launcher clones p and then stalls before its answer reaches
     # stackd (strace holds the send 3 s: a stopped launcher, a VM paused
@@ -155,8 +145,9 @@ def test_launcher_stalled_after_clone_leaves_no_second_child(stack):
          "-e", "inject=sendto:delay_enter=3000000", "-o", os.devnull],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        stack.wait_until(lambda: tracer_of(launcher) == tracer.pid or
-                         tracer.poll() is not None, msg="strace attached")
+        stack.wait_until(lambda: tracer.poll() is not None or
+                         proc_status(launcher, "TracerPid") == [str(tracer.pid)],
+                         msg="strace attached")
         if tracer.poll() is not None:
             pytest.skip("strace cannot attach here (ptrace refused)")
         assert stack.ctl("target", "1").returncode == 0

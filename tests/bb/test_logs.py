@@ -3,7 +3,7 @@ dropped (SPEC section 2, log_prefix and log =)."""
 
 import os
 
-from conftest import level, proc
+from conftest import level, proc, proc_status
 
 
 def _all_output(stack):
@@ -253,11 +253,8 @@ def test_long_line_cut_in_prefixed_pieces(stack):
 
 
 def _rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    rss = proc_status(pid, "VmRSS")
+    return int(rss[0]) if rss else 0
 
 
 def _wchan(pid):

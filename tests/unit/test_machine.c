@@ -852,6 +852,16 @@ timeout_once(int w)
 	return fail;
 }
 
+/* Let the next climb of level two succeed; return the time it came up. */
+static msec_t
+up_once(int w)
+{
+	run_until_climbing(1, H.now + 100000);
+	h_ready(w);
+	assert_int_equal(H.m.current, 2);
+	return H.now;
+}
+
 static void
 test_ready_timeout(void **state)
 {
@@ -931,10 +941,7 @@ test_ready_timeout(void **state)
 	assert_true(wait >= 3000 && wait <= 4000);
 
 	/* Sixth succeeds and falls 1ms short of retry_max: no reset. */
-	run_until_climbing(1, H.now + 100000);
-	h_ready(w);
-	up = H.now;
-	assert_int_equal(H.m.current, 2);
+	up = up_once(w);
 	advance_to(up + 3999);
 	h_exit(w, EXITED(1));
 	wait = H.m.retry_at - (up + 3999);
@@ -942,10 +949,7 @@ test_ready_timeout(void **state)
 
 	/* Seventh stays up for retry_max: base back to retry_min, applied
 	 * when the next failure needs it (no timer wakes the idle stack). */
-	run_until_climbing(1, H.now + 100000);
-	h_ready(w);
-	up = H.now;
-	assert_int_equal(H.m.current, 2);
+	up = up_once(w);
 	assert_int_equal(machine_next_deadline(&H.m), MSEC_NEVER);
 	advance_to(up + 5000);
 	h_exit(w, EXITED(1));
@@ -967,13 +971,10 @@ test_backoff_reset_kept_by_later_level(void **state)
 	h_init(TIMEOUT_CONF);
 	w = P("w");
 	h_start(0);
-	fail = timeout_once(w);
-	fail = timeout_once(w);
+	(void)timeout_once(w);
+	(void)timeout_once(w);
 	assert_int_equal(H.m.backoff, 4000);
-	run_until_climbing(1, fail + 100000);
-	h_ready(w);
-	up = H.now;
-	assert_int_equal(H.m.current, 2);
+	up = up_once(w);
 	/* stable for retry_max, then down and up again by target */
 	advance_to(up + 5000);
 	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
@@ -981,11 +982,8 @@ test_backoff_reset_kept_by_later_level(void **state)
 	run_until(level_down_one, H.now + 100000);
 	assert_int_equal(machine_set_target(&H.m, 2, H.now), 0);
 	drain();
-	run_until_climbing(1, H.now + 100000);
-	h_ready(w);
-	assert_int_equal(H.m.current, 2);
 	/* and a failure at once waits retry_min, not 4s */
-	fail = H.now;
+	fail = up_once(w);
 	h_exit(w, EXITED(1));
 	assert_int_equal(H.m.current, 1);
 	assert_int_equal(H.m.retry_at - fail, 1000);
