@@ -34,7 +34,9 @@ def watch_zombies(stack, duration, known=()):
             elif pid not in known and comm_of(pid) == "sleep":
                 orphans.add(pid)
         for pid in list(first_seen):
-            if proc_stat(pid) is None or proc_stat(pid)[0] != "Z":
+            # one read: the zombie may be reaped between two
+            st = proc_stat(pid)
+            if st is None or st[0] != "Z":
                 del first_seen[pid]
         time.sleep(0.05)
     return orphans, worst, zombies_of(dpid)
