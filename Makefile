@@ -49,8 +49,8 @@ COMMON	= config.c parse.c words.c json.c ctlpath.c
 # The pure level state machine: no I/O, unit-tested on a fake clock.
 MACHINE	= machine.c climb.c rewind.c restart.c reload.c intensity.c roster.c
 # The daemon: libev glue that turns events into calls, actions into syscalls.
-DAEMON	= stackd.c events.c log.c spawn.c launcher.c reap.c probe.c hook.c relay.c ready.c \
-	  reconfigure.c control.c request.c notify.c status.c metrics.c sdlib.c
+DAEMON	= stackd.c events.c log.c spawn.c launcher.c launchmsg.c reap.c probe.c \
+	  hook.c relay.c ready.c reconfigure.c control.c request.c notify.c status.c metrics.c sdlib.c
 CTL	= stackctl.c
 # Readiness from the children (ready.c): the sd_notify parser, the watchdog.
 DAEMON	+= notifymsg.c watchdog.c
@@ -59,7 +59,7 @@ STACKD_OBJ   = $(addprefix $(B)/,$(COMMON:.c=.o) $(MACHINE:.c=.o) $(DAEMON:.c=.o
 STACKCTL_OBJ = $(addprefix $(B)/,$(COMMON:.c=.o) $(CTL:.c=.o))
 
 UNIT	= test_words test_parse test_intensity test_machine test_metrics \
-	  test_notifymsg
+	  test_notifymsg test_launchmsg
 UNIT_BIN = $(addprefix $(B)/,$(UNIT))
 
 VERSION	= 0.1.0
@@ -99,6 +99,8 @@ $(B)/test_intensity: $(B)/test_intensity.o $(B)/intensity.o
 $(B)/test_machine: $(B)/test_machine.o $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 $(B)/test_notifymsg: $(B)/test_notifymsg.o $(B)/notifymsg.o
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
+$(B)/test_launchmsg: $(B)/test_launchmsg.o $(B)/launchmsg.o
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 $(B)/test_metrics: $(B)/test_metrics.o $(B)/metrics.o $(B)/log.o \
 	    $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
@@ -145,7 +147,7 @@ valgrind: check-deps all
 # libFuzzer targets (tests/fuzz), built with clang into build-fuzz/.  The
 # checked-in corpus is only read; new inputs go to a scratch directory, and
 # a crash is written to build-fuzz/ -- add it to the corpus once fixed.
-FUZZ	= request words parse notify
+FUZZ	= request words parse notify launchmsg
 FUZZ_SECONDS ?= 60
 FUZZ_CC	= clang
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -154,6 +156,7 @@ FUZZ_SRC_request = src/request.c
 FUZZ_SRC_words	 = src/words.c
 FUZZ_SRC_parse	 = $(addprefix src/,$(COMMON))
 FUZZ_SRC_notify	 = src/notifymsg.c
+FUZZ_SRC_launchmsg = src/launchmsg.c
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/*.c src/*.h
 	@mkdir -p build-fuzz

@@ -15,7 +15,8 @@
  * own, holding its socket and stdio only.  A spawn request travels over a
  * SOCK_SEQPACKET pair as one message: the spawn_req flattened into a
  * buffer (argv, env, credentials, limits) plus the child's descriptors
- * (stdout, stderr, the exec-status pipe, a readiness fd) as SCM_RIGHTS.
+ * (stdout, stderr, the exec-status pipe, a readiness fd) as SCM_RIGHTS
+ * (the format is launchmsg.c's).
  * The launcher clones the child with CLONE_PARENT, so the child is
  * stackd's own -- stackd reaps it, signals it, and the child's
  * parent-death signal follows stackd --, and with CLONE_VM, so that not
@@ -54,45 +55,15 @@
 #include <unistd.h>
 
 #include "launcher.h"
+#include "launchmsg.h"
 #include "log.h"
 #include "machine.h"
 #include "spawn.h"
 
-/* A request larger than this (a huge environment) is forked by stackd. */
-#define LAUNCH_MAX	(64 * 1024)
-#define LAUNCH_PTRS	4096		/* argv + env entries, at most */
 /* The launcher answers within microseconds; this only bounds a stopped
  * or wedged one, which is then given up. */
 #define LAUNCH_WAIT_MS	2000
 #define LAUNCH_SOCK	(STDERR_FILENO + 1)	/* in the launcher */
-
-enum {
-	FD_OUT = 1, FD_ERR = 2, FD_READY = 4	/* which fds come, in order */
-};
-enum {
-	HAS_PC = 1, HAS_NOFILE = 2, HAS_CORE = 4, HAS_NICE = 8,
-	HAS_UMASK = 16, HAS_USER = 32, HAS_GROUP = 64, HAS_WORKDIR = 128
-};
-
-/* Fixed part of a request; then groups, then NUL-terminated strings:
- * workdir (if any), argv, env. */
-struct launch_head {
-	uint32_t	fds;
-	uint32_t	has;
-	int32_t		ready_num;
-	int32_t		argc;
-	int32_t		envc;
-	int32_t		ngroups;
-	int32_t		own_env;	/* env[own_env] + own_off: the room
-					 * for the child's pid; -1: none */
-	int32_t		own_off;
-	uint64_t	nofile;
-	uint64_t	core;
-	int32_t		nice;
-	uint32_t	umask;
-	uint32_t	uid;
-	uint32_t	gid;
-};
 
 struct launch_reply {
 	int32_t	pid;		/* > 0, or -1 and err */
@@ -107,7 +78,7 @@ static void	launcher_kill(void);
 /* Room for the descriptors of one request: status, out, err, ready. */
 union launch_cmsg {
 	struct cmsghdr	c;
-	char		b[CMSG_SPACE(4 * sizeof(int))];
+	char		b[CMSG_SPACE(LAUNCH_FDS * sizeof(int))];
 };
 
 /* One message of len bytes at buf, with ctl bytes of cm for its fds. */
@@ -125,192 +96,8 @@ launch_msg(struct msghdr *mh, struct iovec *iov, const void *buf,
 }
 
 /* ---------------------------------------------------------------------
- * stackd's side: flatten a request
+ * the launcher's side: clone, answer
  */
-
-static size_t
-pack_str(char *buf, size_t at, const char *s)
-{
-	size_t	n = strlen(s) + 1;
-
-	if (at > LAUNCH_MAX || n > LAUNCH_MAX - at)
-		return SIZE_MAX;
-	memcpy(buf + at, s, n);
-	return at + n;
-}
-
-/* -1 if own_pid is not in the environment (stackd forks that one). */
-static int
-pack_own_pid(const struct spawn_req *r, struct launch_head *h)
-{
-	int	i;
-
-	h->own_env = h->own_off = -1;
-	if (r->own_pid == NULL)
-		return 0;
-	for (i = 0; i < h->envc; i++) {
-		size_t	len = strlen(r->env[i]);
-
-		if (r->own_pid >= r->env[i] && r->own_pid <= r->env[i] + len) {
-			h->own_env = i;
-			h->own_off = (int32_t)(r->own_pid - r->env[i]);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static void
-pack_limits(const struct proc_conf *pc, struct launch_head *h)
-{
-	h->has |= HAS_PC | (pc->has_nofile ? HAS_NOFILE : 0) |
-	    (pc->has_core ? HAS_CORE : 0) | (pc->has_nice ? HAS_NICE : 0) |
-	    (pc->has_umask ? HAS_UMASK : 0) | (pc->has_user ? HAS_USER : 0) |
-	    (pc->has_group ? HAS_GROUP : 0) |
-	    (pc->workdir != NULL ? HAS_WORKDIR : 0);
-	h->nofile = pc->nofile;
-	h->core = pc->core;
-	h->nice = pc->nice;
-	h->umask = pc->umask;
-	h->uid = pc->uid;
-	h->gid = pc->gid;
-	h->ngroups = pc->has_user ? pc->ngroups : 0;
-}
-
-/* The request as one message; its length, or 0 if it does not fit. */
-static size_t
-pack(const struct spawn_req *r, char *buf)
-{
-	struct launch_head	h;
-	size_t			at;
-	int			i;
-
-	memset(&h, 0, sizeof(h));
-	h.fds = (r->out_fd >= 0 ? FD_OUT : 0) | (r->err_fd >= 0 ? FD_ERR : 0) |
-	    (r->ready_fd >= 0 ? FD_READY : 0);
-	h.ready_num = r->ready_num;
-	while (r->argv[h.argc] != NULL)
-		h.argc++;
-	while (r->env[h.envc] != NULL)
-		h.envc++;
-	if (h.argc + h.envc + 2 > LAUNCH_PTRS)
-		return 0;
-	if (pack_own_pid(r, &h) == -1)
-		return 0;
-	if (r->pc != NULL)
-		pack_limits(r->pc, &h);
-	at = sizeof(h);
-	if ((size_t)h.ngroups > (LAUNCH_MAX - at) / sizeof(gid_t))
-		return 0;
-	if (h.ngroups > 0)
-		memcpy(buf + at, r->pc->groups, (size_t)h.ngroups *
-		    sizeof(gid_t));
-	at += (size_t)h.ngroups * sizeof(gid_t);
-	if (h.has & HAS_WORKDIR)
-		at = pack_str(buf, at, r->pc->workdir);
-	for (i = 0; i < h.argc && at != SIZE_MAX; i++)
-		at = pack_str(buf, at, r->argv[i]);
-	for (i = 0; i < h.envc && at != SIZE_MAX; i++)
-		at = pack_str(buf, at, r->env[i]);
-	if (at == SIZE_MAX)
-		return 0;
-	memcpy(buf, &h, sizeof(h));
-	return at;
-}
-
-/* ---------------------------------------------------------------------
- * the launcher's side: rebuild it, clone, answer
- */
-
-struct launch_req {
-	struct spawn_req	 req;
-	struct proc_conf	 pc;
-	char			*argv_env[];	/* argc + 1, then envc + 1;
-						 * room for LAUNCH_PTRS */
-};
-
-/* The next string at *at, or NULL if the buffer ends first. */
-static char *
-unpack_str(char *buf, size_t len, size_t *at)
-{
-	char	*s = buf + *at, *nul;
-
-	if (*at >= len || (nul = memchr(s, '\0', len - *at)) == NULL)
-		return NULL;
-	*at += (size_t)(nul - s) + 1;
-	return s;
-}
-
-static void
-unpack_limits(const struct launch_head *h, struct proc_conf *pc)
-{
-	pc->has_nofile = (h->has & HAS_NOFILE) != 0;
-	pc->nofile = h->nofile;
-	pc->has_core = (h->has & HAS_CORE) != 0;
-	pc->core = h->core;
-	pc->has_nice = (h->has & HAS_NICE) != 0;
-	pc->nice = h->nice;
-	pc->has_umask = (h->has & HAS_UMASK) != 0;
-	pc->umask = (mode_t)h->umask;
-	pc->has_user = (h->has & HAS_USER) != 0;
-	pc->uid = (uid_t)h->uid;
-	pc->has_group = (h->has & HAS_GROUP) != 0;
-	pc->gid = (gid_t)h->gid;
-}
-
-/* lr (room for LAUNCH_PTRS pointers) from the message in buf, pointing
- * into it; -1 if buf is not a request. */
-static int
-unpack(char *buf, size_t len, const int *fds, int nfds,
-    struct launch_req *lr)
-{
-	struct launch_head	 h;
-	size_t			 at = sizeof(h);
-	char			**v;
-	int			 i, want;
-
-	if (len < sizeof(h))
-		return -1;
-	memcpy(&h, buf, sizeof(h));
-	want = 1 + !!(h.fds & FD_OUT) + !!(h.fds & FD_ERR) +
-	    !!(h.fds & FD_READY);
-	if (nfds != want || h.argc < 1 || h.argc > LAUNCH_PTRS ||
-	    h.envc < 0 || h.envc > LAUNCH_PTRS ||
-	    h.argc + h.envc + 2 > LAUNCH_PTRS || h.ngroups < 0 ||
-	    (size_t)h.ngroups > (len - at) / sizeof(gid_t))
-		return -1;
-	memset(lr, 0, sizeof(*lr));
-	lr->pc.groups = (gid_t *)(void *)(buf + at);
-	lr->pc.ngroups = h.ngroups;
-	at += (size_t)h.ngroups * sizeof(gid_t);
-	if (h.has & HAS_WORKDIR &&
-	    (lr->pc.workdir = unpack_str(buf, len, &at)) == NULL)
-		return -1;
-	v = lr->argv_env;
-	for (i = 0; i < h.argc + 1 + h.envc; i++)
-		if (i != h.argc && (v[i] = unpack_str(buf, len, &at)) == NULL)
-			return -1;
-	v[h.argc] = v[h.argc + 1 + h.envc] = NULL;
-	lr->req.argv = lr->argv_env;
-	lr->req.env = lr->argv_env + h.argc + 1;
-	if (h.own_env >= 0) {
-		if (h.own_env >= h.envc || h.own_off < 0 ||
-		    (size_t)h.own_off + SPAWN_PID_ROOM >
-		    strlen(lr->req.env[h.own_env]))
-			return -1;
-		lr->req.own_pid = lr->req.env[h.own_env] + h.own_off;
-	}
-	if (h.has & HAS_PC) {
-		unpack_limits(&h, &lr->pc);
-		lr->req.pc = &lr->pc;
-	}
-	i = 1;				/* fds[0] is the exec-status pipe */
-	lr->req.out_fd = h.fds & FD_OUT ? fds[i++] : -1;
-	lr->req.err_fd = h.fds & FD_ERR ? fds[i++] : -1;
-	lr->req.ready_fd = h.fds & FD_READY ? fds[i++] : -1;
-	lr->req.ready_num = h.ready_num;
-	return 0;
-}
 
 /*
  * A child between clone and exec.  With CLONE_VM it runs in the
@@ -345,8 +132,6 @@ struct launch_slot {
 #define LAUNCH_SLOTS	64		/* execs in flight, at most */
 #define LAUNCH_SLOT_WAIT_MS	20	/* for one to come free */
 #define LAUNCH_STACK	(64 * 1024)
-#define LAUNCH_LRSIZE	(sizeof(struct launch_req) + \
-			    LAUNCH_PTRS * sizeof(char *))
 #define LAUNCH_GUARD	4096
 #define LAUNCH_SLOTMEM	(LAUNCH_GUARD + LAUNCH_STACK + LAUNCH_LRSIZE + \
 			    LAUNCH_MAX)
@@ -552,7 +337,7 @@ launcher_receive(int sock, char *buf, int *fds, int *nfds)
 	} while (n == -1 && errno == EINTR);
 	if (n <= 0)
 		_exit(0);
-	*nfds = launcher_fds(&mh, fds, 4);
+	*nfds = launcher_fds(&mh, fds, LAUNCH_FDS);
 	return mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) ? 0 : (size_t)n;
 }
 
@@ -582,15 +367,15 @@ launcher_serve_one(int sock, pid_t parent)
 	struct launch_req	*lr = sl != NULL ? SLOT_LR(sl) : &own.lr;
 	size_t			 len;
 	pid_t			 pid = -1;
-	int			 fds[4], go[2] = { -1, -1 }, nfds, i;
+	int			 fds[LAUNCH_FDS], go[2] = { -1, -1 }, nfds, i;
 	int			 err = EAGAIN;
 
 	len = launcher_receive(sock, sl != NULL ? SLOT_MSG(sl) : scratch, fds,
 	    &nfds);
 	if (shared_vm && sl == NULL)
 		;			/* every slot busy: EAGAIN */
-	else if (unpack(sl != NULL ? SLOT_MSG(sl) : scratch, len, fds, nfds,
-	    lr) == -1)
+	else if (launchmsg_unpack(sl != NULL ? SLOT_MSG(sl) : scratch, len,
+	    fds, nfds, lr) == -1)
 		err = EINVAL;
 	else if (pipe2(go, O_CLOEXEC) == -1) {
 		err = errno;		/* out of descriptors: stackd forks */
@@ -780,16 +565,10 @@ launcher_send(const struct spawn_req *r, int errfd, size_t len,
 	union launch_cmsg	cm;
 	struct msghdr		mh;
 	struct iovec		iov;
-	int			fds[4], nfds = 0;
+	int			fds[LAUNCH_FDS], nfds;
 	ssize_t			n;
 
-	fds[nfds++] = errfd;
-	if (r->out_fd >= 0)
-		fds[nfds++] = r->out_fd;
-	if (r->err_fd >= 0)
-		fds[nfds++] = r->err_fd;
-	if (r->ready_fd >= 0)
-		fds[nfds++] = r->ready_fd;
+	nfds = launchmsg_fds(r, errfd, fds);
 	memset(&cm, 0, sizeof(cm));
 	launch_msg(&mh, &iov, buf, len, &cm,
 	    CMSG_SPACE((size_t)nfds * sizeof(int)));
@@ -847,7 +626,7 @@ launcher_fork(const struct spawn_req *r, int errfd)
 	struct launch_reply	a;
 	size_t			len;
 
-	if (launcher_sock == -1 || (len = pack(r, buf)) == 0)
+	if (launcher_sock == -1 || (len = launchmsg_pack(r, buf)) == 0)
 		return LAUNCHER_NONE;
 	if (launcher_send(r, errfd, len, buf) == -1) {
 		if (errno == EMSGSIZE || errno == ENOBUFS || errno == ENOMEM)
