@@ -52,8 +52,10 @@ class Events:
                          "event %s %s" % (name, fields), timeout)
 
     def close(self):
+        # SIGTERM, not SIGINT: under a shell's background job (CI's
+        # `make check &`) SIGINT arrives ignored and stays so across exec
         if self.p.poll() is None:
-            self.p.send_signal(signal.SIGINT)
+            self.p.send_signal(signal.SIGTERM)
             self.p.wait(timeout=5)
 
 
