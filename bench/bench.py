@@ -45,6 +45,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import procfs  # noqa: E402  (tests/procfs.py, shared with the tests and soak)
 PR_SET_CHILD_SUBREAPER = 36
 DEBS = ["tini", "dumb-init", "s6", "runit", "supervisor", "util-linux",
         "linux-perf", "strace"]
@@ -76,45 +78,13 @@ def reap():
         REAPED[pid] = st
 
 
-def proc_table():
-    """pid -> (ppid, state, comm) for every process."""
-    t = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d, "rb") as f:
-                s = f.read()
-        except OSError:
-            continue
-        i, j = s.find(b"("), s.rfind(b")")
-        rest = s[j + 2:].split()
-        t[int(d)] = (int(rest[1]), rest[0].decode(), s[i + 1:j].decode(
-            errors="replace"))
-    return t
-
-
-def descendants(root, table=None):
-    table = table or proc_table()
-    kids = {}
-    for pid, (ppid, _, _) in table.items():
-        kids.setdefault(ppid, []).append(pid)
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        for c in kids.get(p, ()):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
 def kill_everything(timeout=10.0):
     """SIGKILL and reap every descendant of the harness."""
     me = os.getpid()
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         reap()
-        left = descendants(me)
+        left = procfs.descendants(me)
         if not left:
             return True
         for p in left:
@@ -123,18 +93,9 @@ def kill_everything(timeout=10.0):
             except OSError:
                 pass
         time.sleep(0.02)
-    log("bench: warning: processes left after cleanup:", descendants(me))
+    log("bench: warning: processes left after cleanup:",
+        procfs.descendants(me))
     return False
-
-
-def alive(pid):
-    """True while pid exists and is not a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            s = f.read()
-    except OSError:
-        return False
-    return s[s.rfind(b")") + 2:s.rfind(b")") + 3] != b"Z"
 
 
 def wait_pidfds(pids, timeout):
@@ -304,10 +265,10 @@ class Tool:
     def sup_pids(self, root, child_pids):
         """The supervisor's own processes: everything below (and
         including) root that is not a supervised child."""
-        t = proc_table()
-        ds = [root] + descendants(root, t)
+        t = procfs.table()
+        ds = [root] + procfs.descendants(root, t)
         return [p for p in ds if p not in child_pids and p in t
-                and t[p][1] != "Z" and t[p][2] != "unshare"]
+                and t[p].state != "Z" and t[p].comm != "unshare"]
 
 
 def write(path, text, mode=0o644):
@@ -522,7 +483,7 @@ class Run:
         return self.tool.sup_pids(self.proc.pid, self.child_pids())
 
     def tree(self):
-        return [self.proc.pid] + descendants(self.proc.pid)
+        return [self.proc.pid] + procfs.descendants(self.proc.pid)
 
     def stop_and_time(self, timeout):
         """Send the tool's stop signal; seconds until the whole tree (as

@@ -17,12 +17,11 @@ logs and the ini are attached to the pytest report.
 
 import json
 import os
-import re
 import shutil
 import signal
 import socket
-import stat
 import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -31,6 +30,8 @@ import uuid
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import procfs  # noqa: E402  (tests/procfs.py, shared with the soak and bench)
 BUILDS = os.environ.get("STACKD_BUILDS", "build").split() or ["build"]
 
 POLL = 0.05          # seconds between two polls of wait_until
@@ -77,89 +78,31 @@ def build(request):
 
 
 # --------------------------------------------------------------------------
-# /proc helpers
+# /proc helpers (tests/procfs.py reads; these say what the tests ask)
 
-def proc_stat(pid):
-    """(state, ppid, pgid, sid) of pid, or None if it does not exist."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-    except (OSError, ValueError):
-        return None
-    rest = data[data.rindex(")") + 2:].split()
-    return rest[0], int(rest[1]), int(rest[2]), int(rest[3])
-
-
-def comm_of(pid):
-    """The command name of pid (/proc/PID/comm), or None if it is gone."""
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def proc_status(pid, key):
-    """The words after "KEY:" in /proc/PID/status, or None without it."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return line.split()[1:]
-    return None
-
-
-def alive(pid):
-    """True if pid exists and is not a zombie."""
-    st = proc_stat(pid)
-    return st is not None and st[0] not in ("Z", "X")
-
-
-def all_pids():
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            out.append(int(d))
-    return out
-
-
-def children_of(ppid):
-    out = []
-    for pid in all_pids():
-        st = proc_stat(pid)
-        if st and st[1] == ppid:
-            out.append(pid)
-    return out
+proc_stat = procfs.stat      # (state, ppid, pgid, sid, ...) or None
+comm_of = procfs.comm
+proc_status = procfs.status
+alive = procfs.alive
+all_pids = procfs.pids
 
 
 def descendants(root):
-    tree = {}
-    for pid in all_pids():
-        st = proc_stat(pid)
-        if st:
-            tree.setdefault(st[1], []).append(pid)
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        for c in tree.get(p, []):
-            out.append(c)
-            todo.append(c)
-    return out
+    return procfs.descendants(root)
+
+
+def children_of(ppid):
+    return [pid for pid, st in procfs.table().items() if st.ppid == ppid]
 
 
 def zombies_of(ppid):
-    out = []
-    for pid in all_pids():
-        st = proc_stat(pid)
-        if st and st[0] == "Z" and st[1] == ppid:
-            out.append(pid)
-    return out
+    return [pid for pid, st in procfs.table().items()
+            if st.state == "Z" and st.ppid == ppid]
 
 
 def read_environ(pid):
-    try:
-        with open("/proc/%d/environ" % pid, "rb") as f:
-            data = f.read()
-    except OSError:
+    data = procfs.environ(pid)
+    if data is None:
         return None
     env = {}
     for item in data.split(b"\0"):
@@ -171,20 +114,10 @@ def read_environ(pid):
 
 def marked_pids(marker, include_zombies=False):
     """Live processes whose environment carries marker (bytes)."""
-    out = []
     me = os.getpid()
-    for pid in all_pids():
-        if pid == me:
-            continue
-        try:
-            with open("/proc/%d/environ" % pid, "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        if marker in data:
-            if include_zombies or alive(pid):
-                out.append(pid)
-    return out
+    return [pid for pid in procfs.pids()
+            if pid != me and marker in (procfs.environ(pid) or b"")
+            and (include_zombies or procfs.alive(pid))]
 
 
 def kill_quiet(pid, sig=signal.SIGKILL):
@@ -469,7 +402,7 @@ class Stack:
         left += [p for p in self.seen_pids if alive(p) and p not in left
                  and self._is_ours(p)]
         assert not left, ("processes of stackd [%s] still alive after it exited: %s"
-                          % (self.label, [(p, _cmdline(p)) for p in left]))
+                          % (self.label, [(p, procfs.cmdline(p) or "?") for p in left]))
 
     def _is_ours(self, pid):
         env = read_environ(pid)
@@ -625,14 +558,6 @@ class Stack:
             if pat in text:
                 return text
         return None
-
-
-def _cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return "?"
 
 
 def _ctl_env():

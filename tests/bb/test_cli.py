@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import level, proc, alive, marked_pids
+from conftest import level, proc, marked_pids
 
 
 def run(cmd, timeout=10, **kw):

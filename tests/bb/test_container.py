@@ -19,6 +19,7 @@ import subprocess
 import pytest
 
 from conftest import REPO, level, proc, children_of, proc_stat, stopper
+import procfs  # tests/procfs.py, on the path conftest set
 
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
 DOCKERFILE = os.path.join(REPO, "packaging", "container", "Dockerfile")
@@ -100,12 +101,8 @@ def test_pid1_ready_orphans_and_sigterm(stack):
 
 def _orphan_pid(stack):
     for pid in children_of(stack.daemon_pid):
-        try:
-            with open("/proc/%d/cmdline" % pid, "rb") as f:
-                if b"orphan-term" in f.read():
-                    return pid
-        except OSError:
-            pass
+        if "orphan-term" in (procfs.cmdline(pid) or ""):
+            return pid
     return None
 
 

@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from conftest import level, proc, alive
+from conftest import level, proc
 
 NOBODY = 65534
 

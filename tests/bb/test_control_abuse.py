@@ -26,6 +26,7 @@ import threading
 import time
 
 from conftest import level, proc, alive, children_of
+import procfs  # tests/procfs.py, on the path conftest set
 
 REQMAX = 4096        # bytes in a request line, newline included
 MAXCLIENTS = 64      # clients served at once
@@ -49,7 +50,7 @@ def small(stack, extra="", **kw):
 
 
 def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
+    return len(procfs.fds(pid))
 
 
 def baseline(stack):
@@ -456,12 +457,8 @@ def test_200_connections_held_open(stack):
 def _sleepers(pid):
     out = []
     for p in children_of(pid):
-        try:
-            with open("/proc/%d/cmdline" % p, "rb") as f:
-                if f.read().startswith(b"sleep\0") and alive(p):
-                    out.append(p)
-        except OSError:
-            pass
+        if (procfs.cmdline(p) or "").split(" ")[0] == "sleep" and alive(p):
+            out.append(p)
     return out
 
 
@@ -568,7 +565,7 @@ def test_out_of_descriptors_does_not_spin(stack):
     accepting instead of retrying (and logging) at once, forever."""
     base = small(stack)
     pid = stack.daemon_pid
-    fds = {int(f) for f in os.listdir("/proc/%d/fd" % pid)}
+    fds = set(procfs.fds(pid))
     lowest_free = min(set(range(len(fds) + 1)) - fds)
     soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
     lines = len(stack.log().splitlines())
@@ -599,9 +596,8 @@ def test_out_of_descriptors_does_not_spin(stack):
 
 
 def _cpu(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        rest = f.read().rsplit(")", 1)[1].split()
-    return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+    st = procfs.stat(pid)
+    return (st.utime + st.stime) / os.sysconf("SC_CLK_TCK")
 
 
 # --------------------------------------------------------------------------

@@ -5,8 +5,9 @@ import os
 import signal
 import time
 
-from conftest import (level, proc, alive, read_environ, wait_until, NotifySocket,
+from conftest import (level, proc, alive, read_environ, wait_until,
                       SYSTEMD_VARS, proc_status)
+import procfs  # tests/procfs.py, on the path conftest set
 
 
 def _umask(pid):
@@ -260,8 +261,8 @@ def test_env_file(stack):
     assert env["C"] == "second", "a later line wins"
     assert env["OVR"] == "ini", "env = wins over env_file"
     assert env["HOME"] == "/srv/app" and env["USER"] == "nobody", env
-    with open("/proc/%d/environ" % pid, "rb") as f:
-        homes = [e for e in f.read().split(b"\0") if e.startswith(b"HOME=")]
+    homes = [e for e in procfs.environ(pid).split(b"\0")
+             if e.startswith(b"HOME=")]
     assert homes == [b"HOME=/srv/app"], "HOME set once, by the file"
     assert read_environ(stack.pid("q", st))["A"] == "outer", "env_file is per process"
 
@@ -298,9 +299,7 @@ def _limits(pid):
 
 
 def _nice(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        data = f.read()
-    return int(data[data.rindex(")") + 2:].split()[16])
+    return procfs.stat(pid).nice
 
 
 def test_limits_and_nice(stack):
@@ -363,7 +362,7 @@ def test_initgroups_for_user(stack):
 
 
 def _fds(pid):
-    return sorted(int(f) for f in os.listdir("/proc/%d/fd" % pid))
+    return procfs.fds(pid)
 
 
 def test_no_descriptor_leaks_into_children(stack):
@@ -402,8 +401,7 @@ def test_no_descriptor_leaks_into_children(stack):
 
         def probe_clean():
             pid = int(stack.read("probe.pid"))
-            with open("/proc/%d/comm" % pid) as f:
-                assert f.read().strip() == "sleep"
+            assert procfs.comm(pid) == "sleep"
             assert _fds(pid) == [0, 1, 2], "a probe has %s" % _fds(pid)
             return True
         stack.wait_until(probe_clean, msg="a probe with 0, 1, 2 only")
@@ -418,7 +416,6 @@ def test_env_overrides_stackd_variables_once(stack):
                 proc("p", "one", "sleep 300", env=["STACKD_LEVEL=custom", "FOO=1"]))
     stack.start()
     pid = stack.pid("p", stack.wait_level(1))
-    with open("/proc/%d/environ" % pid, "rb") as f:
-        items = f.read().split(b"\0")
+    items = procfs.environ(pid).split(b"\0")
     assert [i for i in items if i.startswith(b"STACKD_LEVEL=")] == [b"STACKD_LEVEL=custom"]
     assert [i for i in items if i.startswith(b"STACKD_PROCESS=")] == [b"STACKD_PROCESS=p"]

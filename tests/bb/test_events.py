@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from conftest import level, proc, wait_until, _ctl_env
+from conftest import level, proc, _ctl_env
 
 
 class Events:

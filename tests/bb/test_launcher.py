@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from conftest import level, proc, children_of, proc_stat, comm_of, proc_status
+import procfs  # tests/procfs.py, on the path conftest set
 from loadkit import start_exec_wrapped
 
 
@@ -30,8 +31,7 @@ def status_mask(pid, key):
 
 
 def ppid_of(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        return int(f.read().rsplit(")", 1)[1].split()[1])
+    return procfs.stat(pid).ppid
 
 
 def two_procs(stack):

@@ -74,8 +74,6 @@ import socket
 import threading
 import time
 
-from conftest import wait_until
-
 
 def _lines_of(text, name):
     pre = "%s | " % name

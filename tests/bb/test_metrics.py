@@ -9,7 +9,6 @@ import socket
 import stat
 import subprocess
 
-import pytest
 
 from conftest import level, proc
 

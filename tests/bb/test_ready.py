@@ -7,7 +7,6 @@ ready = fd:N.  stackd's own sd_notify to systemd is test_notify.py."""
 import os
 import signal
 import socket
-import stat
 import subprocess
 
 import pytest
@@ -157,7 +156,7 @@ def test_raw_datagrams(stack):
     leader = stack.p("p")["pid"]
     assert stack.p("p")["state"] == "starting"
     stack.touch("go")
-    st = stack.wait_level(1)
+    stack.wait_level(1)
     helper = int(stack.wait_until(lambda: stack.read("helper"), msg="helper pid"))
     p = stack.wait_until(lambda: (q := stack.p("p"))["main_pid"] == helper and q,
                          msg="MAINPID= shown")

@@ -3,7 +3,6 @@ orphans it never started (no zombie outlives a second) and does not exit
 while a descendant is alive (SPEC section 3, "As PID 1 and as a subreaper")."""
 
 import os
-import signal
 import subprocess
 import time
 
@@ -11,6 +10,7 @@ import pytest
 
 from conftest import (level, proc, alive, children_of, zombies_of, proc_stat,
                       comm_of, stopper)
+import procfs  # tests/procfs.py, on the path conftest set
 
 
 def watch_zombies(stack, duration, known=()):
@@ -130,12 +130,8 @@ def _host_pid_of_ns_children(dpid):
     # the longrun itself (not an orphan): stackd's child running orphaner.sh
     out = []
     for pid in children_of(dpid):
-        try:
-            with open("/proc/%d/cmdline" % pid, "rb") as f:
-                if b"orphaner.sh" in f.read():
-                    out.append(pid)
-        except OSError:
-            pass
+        if "orphaner.sh" in (procfs.cmdline(pid) or ""):
+            out.append(pid)
     return out
 
 

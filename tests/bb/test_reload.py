@@ -1,12 +1,10 @@
 """Reload (SIGHUP and stackctl reload) and stackctl restart on a live stack
 (SPEC section 3 "Reload", section 4; issue 3 items 2 and 3)."""
 
-import json
 import os
 import signal
-import subprocess
 
-from conftest import level, proc, alive, _ctl_env
+from conftest import level, proc, alive
 
 
 def pids(stack):

@@ -25,6 +25,7 @@ import subprocess
 import pytest
 
 from conftest import level, proc
+import procfs  # tests/procfs.py, on the path conftest set
 from loadkit import free_uid, relayed, start_exec_wrapped
 
 
@@ -95,7 +96,7 @@ def test_fork_failing_rlimit_nproc(stack):
 # descriptors
 
 def fds(pid):
-    return sorted(int(f) for f in os.listdir("/proc/%d/fd" % pid))
+    return procfs.fds(pid)
 
 
 def soft_nofile(pid):
@@ -162,7 +163,6 @@ def test_descriptors_exhausted_rlimit_nofile(stack):
 def test_log_file_on_dev_full(stack):
     # every write of the child fails (ENOSPC): the child's problem, not
     # stackd's -- the stack stays up and nothing is restarted
-    d = stack.dir
     talk = "sh -c 'while :; do echo tick; sleep 0.1; done'"
     stack.write(level("one") + proc("full", "one", talk, log="file:/dev/full") +
                 proc("fine", "one", talk))
@@ -267,9 +267,8 @@ malloc(size_t n)
 
 
 def _cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        rest = f.read().rsplit(")", 1)[1].split()
-    return int(rest[11]) + int(rest[12])
+    st = procfs.stat(pid)
+    return st.utime + st.stime
 
 
 def test_no_memory_for_output_buffers(stack):
@@ -363,7 +362,7 @@ def test_user_switch_failing_degrades(stack):
                 level("two") + proc("priv", "two", "sleep 300", user="root"),
                 retry_min="200ms", retry_max="1s")
     start_exec_wrapped(stack, run_as(stack, uid))
-    st = climbs_failing(stack, 1, n=2)
+    climbs_failing(stack, 1, n=2)
     assert "process priv: cannot switch to user/group: Operation not permitted" in stack.log()
     assert stack.p("p1")["state"] == "running"
     assert stack.stop() == 0

@@ -107,7 +107,7 @@ def test_permanent_restarted_after_exit_0(stack):
 def test_transient_restarted_after_failure_only(stack):
     old, keep = _restart_stack(stack, "transient")
     _exit_and_wait(stack, 1)
-    new = _assert_restarted(stack, old, "exited 1")
+    _assert_restarted(stack, old, "exited 1")
     assert stack.pid("keep") == keep
     _exit_and_wait(stack, 0)
     _assert_not_restarted(stack, "exited 0", keep)

@@ -22,7 +22,6 @@ import os
 import signal
 import time
 
-import pytest
 
 from conftest import level, proc
 from loadkit import relayed, relayed_all

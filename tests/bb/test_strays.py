@@ -10,7 +10,6 @@ oneshots are exempt (what they leave running is their purpose).
 import os
 import signal
 
-import pytest
 
 from conftest import level, proc, alive
 

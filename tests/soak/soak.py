@@ -68,6 +68,8 @@ import time
 import uuid
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import procfs  # noqa: E402  (tests/procfs.py, shared with the bb suite and bench)
 
 LATENCY_MAX = 0.100     # status round trip, seconds (issue 6)
 ZOMBIE_MAX = 1.0        # SPEC 3: no zombie outlives a second
@@ -96,31 +98,8 @@ def log(fmt, *args):
 # --------------------------------------------------------------------------
 # /proc
 
-def proc_stat(pid):
-    """(state, ppid, pgid, starttime ticks) or None."""
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    rest = data[data.rindex(b")") + 2:].split()
-    return (rest[0].decode(), int(rest[1]), int(rest[2]), int(rest[19]))
-
-
 def cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return "?"
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return "?"
+    return procfs.cmdline(pid) or "?"
 
 
 def boot_ticks_now():
@@ -128,31 +107,8 @@ def boot_ticks_now():
         return float(f.read().split()[0]) * CLK_TCK
 
 
-def process_table():
-    """{pid: (state, ppid, pgid, starttime)} of every process."""
-    out = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            st = proc_stat(int(d))
-            if st is not None:
-                out[int(d)] = st
-    return out
-
-
-def descendants(table, root):
-    kids = collections.defaultdict(list)
-    for pid, st in table.items():
-        kids[st[1]].append(pid)
-    out, todo = [], [root]
-    while todo:
-        for c in kids.get(todo.pop(), ()):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
 def fd_count(pid):
-    return len(os.listdir("/proc/%d/fd" % pid))
+    return len(procfs.fds(pid))
 
 
 def fd_listing(pid):
@@ -166,11 +122,10 @@ def fd_listing(pid):
 
 
 def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise SoakFailure("no VmRSS for %d" % pid)
+    rss = procfs.status(pid, "VmRSS")
+    if rss is None:
+        raise SoakFailure("no VmRSS for %d" % pid)
+    return int(rss[0])
 
 
 # --------------------------------------------------------------------------
@@ -395,9 +350,9 @@ class Tracker:
 
     def classify(self, pid, st, now_ticks):
         cmd = cmdline(pid)
-        age = (now_ticks - st[3]) / CLK_TCK
+        age = (now_ticks - st.starttime) / CLK_TCK
         # stackd's launcher (and a child it cloned, before its exec)
-        if st[1] == self.daemon and comm(pid) == "stackd-launcher":
+        if st.ppid == self.daemon and st.comm == "stackd-launcher":
             return "launcher", age, float("inf")
         if cmd.startswith("test -f %s/flag." % self.dir):
             return "probe", age, self.PROBE_MAX
@@ -415,15 +370,15 @@ class Tracker:
                 del self.recent[pid]
         known = set(self.recent)
         now_ticks = boot_ticks_now()
-        desc = descendants(table, self.daemon)
+        desc = procfs.descendants(self.daemon, table)
         self.max_descendants = max(self.max_descendants, len(desc))
         problems = []
         seen_unknown, seen_zombie = set(), set()
         for pid in desc:
             st = table[pid]
-            key = (pid, st[3])
-            if st[0] == "Z":
-                if st[1] == self.daemon:
+            key = (pid, st.starttime)
+            if st.state == "Z":
+                if st.ppid == self.daemon:
                     seen_zombie.add(key)
                     first = self.zombie_since.setdefault(key, now)
                     self.max_zombie_age = max(self.max_zombie_age, now - first)
@@ -431,7 +386,7 @@ class Tracker:
                         problems.append("zombie child %d of stackd for %.2fs"
                                         % (pid, now - first))
                 continue
-            if pid in known or st[2] in known:
+            if pid in known or st.pgid in known:
                 continue
             kind, age, limit = self.classify(pid, st, now_ticks)
             if kind is not None:
@@ -445,7 +400,8 @@ class Tracker:
             if now - first > GRACE:
                 problems.append("stray process %d (ppid %d, pgid %d: %s), "
                                 "unknown to stackd for %.1fs"
-                                % (pid, st[1], st[2], cmdline(pid), now - first))
+                                % (pid, st.ppid, st.pgid, cmdline(pid),
+                                   now - first))
         for k in list(self.unknown_since):
             if k not in seen_unknown:
                 del self.unknown_since[k]
@@ -594,7 +550,7 @@ class Soak:
                                  % (took * 1000, LATENCY_MAX * 1000,
                                     where, dict(wchans)))
         if check_tree:
-            problems = self.tracker.check(process_table(), st, now)
+            problems = self.tracker.check(procfs.table(), st, now)
             self.failures.extend(problems)
         try:
             self.fd_series.append(fd_count(self.pid))
@@ -634,11 +590,11 @@ class Soak:
         if not cands:
             return None
         name, pid = self.rng.choice(cands)
-        s = proc_stat(pid)
+        s = procfs.stat(pid)
         # Still stackd's child (not a recycled pid)?
-        if s is None or s[1] != self.pid or s[0] == "Z":
+        if s is None or s.ppid != self.pid or s.state == "Z":
             return None
-        return name, pid, s[3]
+        return name, pid, s.starttime
 
     def fault_kill(self):
         p = self.pick_process()
@@ -660,8 +616,8 @@ class Soak:
         with self.lock:
             for pid, (start, at) in list(self.stopped.items()):
                 if everything or now >= at:
-                    s = proc_stat(pid)
-                    if s is not None and s[3] == start:
+                    s = procfs.stat(pid)
+                    if s is not None and s.starttime == start:
                         os.kill(pid, signal.SIGCONT)
                     del self.stopped[pid]
 
@@ -764,8 +720,8 @@ class Soak:
             self.dir, self.stackd, a.seconds, a.seed)
         self.start()
         t0 = time.monotonic()
-        st = self.wait(lambda: self.at_target(self.sample()) and self.last_status,
-                       60, "the first climb to the top")
+        self.wait(lambda: self.at_target(self.sample()) and self.last_status,
+                  60, "the first climb to the top")
         self.figures["first_climb_s"] = time.monotonic() - t0
         self.start_events()
         self.wait(lambda: os.path.getsize(self.events_file) > 0, 10,
@@ -850,20 +806,11 @@ class Soak:
             raise SoakFailure("; ".join(problems))
 
     def marked(self):
-        out = []
         mark = ("SOAK_MARK=%s" % self.tag).encode()
-        for d in os.listdir("/proc"):
-            if not d.isdigit() or int(d) == os.getpid():
-                continue
-            try:
-                with open("/proc/%s/environ" % d, "rb") as f:
-                    if mark in f.read():
-                        st = proc_stat(int(d))
-                        if st and st[0] != "Z":
-                            out.append(int(d))
-            except OSError:
-                pass
-        return out
+        me = os.getpid()
+        return [pid for pid in procfs.pids()
+                if pid != me and mark in (procfs.environ(pid) or b"")
+                and procfs.alive(pid)]
 
     def cleanup(self, keep):
         for p in (self.hammer_proc, self.events_proc):
