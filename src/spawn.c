@@ -408,6 +408,25 @@ spawn_own_pid(char *dst)
 	*dst = '\0';
 }
 
+/*
+ * The exec-status pipe errfd, or a close-on-exec copy of it above n if it
+ * is n: ready = fd:N puts the readiness pipe on fd N, and errfd, numbered
+ * by whoever made it (the launcher's is 4), must not be lost there -- an
+ * exec error would go to the readiness pipe and stackd would see the
+ * exec succeed.
+ */
+static int
+spawn_errfd_clear_of(int errfd, int n)
+{
+	int	moved;
+
+	if (errfd != n)
+		return errfd;
+	if ((moved = fcntl(errfd, F_DUPFD_CLOEXEC, n + 1)) == -1)
+		spawn_fail(errfd, STEP_SETUP, NULL, 0);
+	return moved;
+}
+
 void
 spawn_child(const struct spawn_req *r, pid_t parent, int errfd, int go_fd)
 {
@@ -419,6 +438,8 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd, int go_fd)
 			_exit(127);
 		(void)close(go_fd);
 	}
+	if (r->ready_fd >= 0)
+		errfd = spawn_errfd_clear_of(errfd, r->ready_num);
 	spawn_reset_signals();
 	if (setsid() == -1)
 		spawn_fail(errfd, STEP_SETUP, NULL, 0);

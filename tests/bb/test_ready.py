@@ -399,6 +399,23 @@ time.sleep(300)
 """
 
 
+# fd 4 is where the launcher's children hold their exec-status pipe; the
+# others are there in case that ever moves.
+@pytest.mark.parametrize("n", [3, 4, 5, 6])
+def test_ready_fd_exec_error_reported(stack, n):
+    # fd N becomes the readiness pipe: whatever stackd's child held there
+    # must not be lost, or the exec error is written into the readiness
+    # pipe and stackd takes the exec for a success
+    stack.write(level("one", ready_timeout="20s") +
+                proc("p", "one", "/nonexistent/stackd-test", ready="fd:%d" % n),
+                retry_min="30s", retry_max="30s")
+    stack.start()
+    wait_log(stack, "process p: exec /nonexistent/stackd-test: "
+             "No such file or directory")
+    wait_log(stack, "process p exited 127")
+    assert stack.status()["level"] == 0
+
+
 @pytest.mark.parametrize("n", [3, 7])
 def test_ready_fd_newline_then_closed(stack, n):
     script = child(stack, "fd.py", "import stat\n" + FD_CHILD % {"fd": n})
