@@ -28,7 +28,7 @@ enum log_prefix { PREFIX_AUTO, PREFIX_YES, PREFIX_NO };
 
 /* A command line split into words (words.c).  argv == NULL: not set. */
 struct command {
-	char	**argv;		/* NULL-terminated, for execvp */
+	char	**argv;		/* NULL-terminated, for execve */
 	char	 *text;		/* the joined source text, for logs and status */
 	int	  line;		/* where it was defined, 0 if unset */
 };

@@ -107,7 +107,7 @@ launch_msg(struct msghdr *mh, struct iovec *iov, const void *buf,
  * (CLONE_CHILD_CLEARTID) once the child has left this memory -- exec'd or
  * exited -- and only then is the slot used again.  The child makes only
  * system calls (spawn_child).  What it shares by accident is errno (no
- * TLS of its own), and execvp's PATH search decides by it.  So while
+ * TLS of its own), and the PATH search (spawn_exec) decides by it.  So while
  * children are in flight the launcher makes no call that fails in the
  * normal course (it sleeps rather than wait on a futex); a clone that
  * fails may report a sibling's errno, which is why stackd gives up the

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <paths.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,11 +202,16 @@ spawn_signal(pid_t pid, int sig)
 {
 	if (pid <= 0)
 		return -1;
-	if (kill(-pid, sig) == -1 && errno != ESRCH) {
-		log_errno("spawn_signal: kill -%d %ld", sig, (long)pid);
-		return -1;
-	}
-	return 0;
+	if (kill(-pid, sig) == 0)
+		return 0;
+	/* No such group yet: a child cloned a moment ago that has not
+	 * reached setsid().  It is still ours, unreaped, so the pid is its
+	 * own: the signal is held pending by the launcher's mask or acts at
+	 * once -- not lost. */
+	if (errno == ESRCH && (kill(pid, sig) == 0 || errno == ESRCH))
+		return 0;
+	log_errno("spawn_signal: kill -%d %ld", sig, (long)pid);
+	return -1;
 }
 
 /* What the child reports when it cannot exec: the step, errno, and the
@@ -372,23 +378,36 @@ spawn_cloexec_each(void)
 		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 }
 
+/*
+ * user, group, then workdir: the directory is entered with the rights of
+ * the user the process runs as (as systemd's WorkingDirectory=), so a
+ * directory that user may not enter fails here, with its reason.  An
+ * unprivileged stackd can only run children as itself; naming its own
+ * user or group is then no change, not an attempt at setgroups.
+ */
 static void
 spawn_creds(const struct proc_conf *pc, int errfd)
 {
+	bool	self = getuid() != 0 &&
+	    (!pc->has_user || pc->uid == getuid()) &&
+	    (!pc->has_group || pc->gid == getgid());
+
 	if (pc->has_umask)
 		umask(pc->umask);
+	if (!self) {
+		if (pc->has_user) {
+			if (setgroups((size_t)pc->ngroups, pc->groups) == -1)
+				spawn_fail(errfd, STEP_CREDS, NULL, 0);
+		} else if (pc->has_group && getuid() == 0 &&
+		    setgroups(0, NULL) == -1)
+			spawn_fail(errfd, STEP_CREDS, NULL, 0);
+		if (pc->has_group && setgid(pc->gid) == -1)
+			spawn_fail(errfd, STEP_CREDS, NULL, 0);
+		if (pc->has_user && setuid(pc->uid) == -1)
+			spawn_fail(errfd, STEP_CREDS, NULL, 0);
+	}
 	if (pc->workdir != NULL && chdir(pc->workdir) == -1)
 		spawn_fail(errfd, STEP_CHDIR, pc->workdir, 0);
-	if (pc->has_user) {
-		if (setgroups((size_t)pc->ngroups, pc->groups) == -1)
-			spawn_fail(errfd, STEP_CREDS, NULL, 0);
-	} else if (pc->has_group && getuid() == 0 &&
-	    setgroups(0, NULL) == -1)
-		spawn_fail(errfd, STEP_CREDS, NULL, 0);
-	if (pc->has_group && setgid(pc->gid) == -1)
-		spawn_fail(errfd, STEP_CREDS, NULL, 0);
-	if (pc->has_user && setuid(pc->uid) == -1)
-		spawn_fail(errfd, STEP_CREDS, NULL, 0);
 }
 
 /* Only the child knows its pid: write it into its environment, in the
@@ -406,6 +425,62 @@ spawn_own_pid(char *dst)
 	while (n > 0)
 		*dst++ = digits[--n];
 	*dst = '\0';
+}
+
+/*
+ * execvpe(3) without two of its habits.  glibc runs a file the kernel
+ * will not execute (ENOEXEC: no #! line, a binary for another machine)
+ * with /bin/sh -- a shell's complaint instead of the reason, and in an
+ * image without /bin/sh, "No such file or directory" about a file that
+ * is there.  And it searches the PATH of the caller, stackd's, where an
+ * operator who wrote env = PATH=... means the child's.  So: a name with a
+ * slash is run as it is; any other is looked for in the child's PATH
+ * (_PATH_DEFPATH if it has none), going on past entries where it is not
+ * (ENOENT, ENOTDIR, ...) or may not be run (EACCES, reported if nothing
+ * else is found), and stopping at any other error, which is the reason.
+ */
+static void __attribute__((noreturn))
+spawn_exec(const struct spawn_req *r, int errfd)
+{
+	const char	*name = r->argv[0], *path = _PATH_DEFPATH, *dir, *end;
+	char		 file[PATH_MAX];
+	size_t		 nlen = strlen(name), dlen;
+	bool		 denied = false;
+	int		 i;
+
+	if (strchr(name, '/') != NULL) {
+		execve(name, r->argv, r->env);
+		spawn_fail(errfd, STEP_EXEC, name, 0);
+	}
+	for (i = 0; r->env[i] != NULL; i++)
+		if (strncmp(r->env[i], "PATH=", 5) == 0)
+			path = r->env[i] + 5;
+	for (dir = path; ; dir = end + 1) {
+		if ((end = strchr(dir, ':')) == NULL)
+			end = dir + strlen(dir);
+		/* An empty entry is the working directory, as in sh. */
+		dlen = (size_t)(end - dir);
+		if (dlen + 1 + nlen < sizeof(file)) {
+			memcpy(file, dir, dlen);
+			file[dlen] = '/';
+			memcpy(file + dlen + 1, name, nlen + 1);
+			execve(dlen > 0 ? file : name, r->argv, r->env);
+			switch (errno) {
+			case EACCES:
+				denied = true;
+				break;
+			case ENOENT: case ENOTDIR: case ESTALE: case ENODEV:
+			case ETIMEDOUT: case ELOOP: case ENAMETOOLONG:
+				break;
+			default:
+				spawn_fail(errfd, STEP_EXEC, name, 0);
+			}
+		}
+		if (*end == '\0')
+			break;
+	}
+	errno = denied ? EACCES : ENOENT;
+	spawn_fail(errfd, STEP_EXEC, name, 0);
 }
 
 /*
@@ -443,9 +518,6 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd, int go_fd)
 	spawn_reset_signals();
 	if (setsid() == -1)
 		spawn_fail(errfd, STEP_SETUP, NULL, 0);
-	/* Die with stackd; if it is already gone, do not start at all. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-		spawn_fail(errfd, STEP_SETUP, NULL, 0);
 	spawn_stdio(r, errfd);
 	/* Descriptors stackd inherited must not leak into children. */
 	if (close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
@@ -463,8 +535,11 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd, int go_fd)
 	}
 	if (r->own_pid != NULL)
 		spawn_own_pid(r->own_pid);
-	execvpe(r->argv[0], r->argv, r->env);
-	spawn_fail(errfd, STEP_EXEC, r->argv[0], 0);
+	/* Die with stackd; if it is already gone, do not start at all.
+	 * After the credentials: a change of uid or gid clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		spawn_fail(errfd, STEP_SETUP, NULL, 0);
+	spawn_exec(r, errfd);
 }
 
 static void

@@ -2,7 +2,7 @@
  * words.c -- split a command string into argv, the way a POSIX shell splits
  * words, and nothing more.
  *
- * stackd runs commands with execvp and never through /bin/sh, so that it
+ * stackd runs commands with execve and never through /bin/sh, so that it
  * works in containers without a shell.  Users still write commands as they
  * would type them, so quoting must behave as in sh: blanks separate words,
  * '...' is literal, "..." honours only \" \\ \$ \` and \newline, and a

@@ -5,6 +5,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from conftest import (level, proc, alive, read_environ, wait_until,
                       SYSTEMD_VARS, proc_status)
 import procfs  # tests/procfs.py, on the path conftest set
@@ -105,11 +107,16 @@ def test_own_process_group_and_session(stack):
 
 
 def test_children_die_with_stackd(stack):
+    # also those that switched user or group: a change of uid or gid
+    # clears the parent-death signal, so it must be set after it
     stack.write(level("one") + proc("a", "one", "sleep 300") +
+                proc("u", "one", "sleep 300", user="nobody") +
+                proc("g", "one", "sleep 300", group="daemon") +
                 level("two") + proc("b", "two", "sleep 300"))
     stack.start()
     st = stack.wait_level(2)
     pids = [p["pid"] for p in st["processes"]]
+    assert len(pids) == 4
     stack.expect_exit = True
     os.kill(stack.daemon_pid, signal.SIGKILL)
     stack.wait_exit()
@@ -140,6 +147,58 @@ def test_exec_failure_permission(stack):
                      msg="two failed attempts")
     lines = [l for l in stack.log().splitlines() if script in l]
     assert any("Permission denied" in l for l in lines), stack.log()
+
+
+@pytest.mark.parametrize("kind", ["elf", "no-shebang"])
+def test_exec_format_error_not_run_by_a_shell(stack, kind):
+    # a file the kernel will not execute is an exec failure with its
+    # reason, not a job for /bin/sh (execvp's habit)
+    ran = stack.path("ran")
+    path = stack.path(kind)
+    with open(path, "wb") as f:
+        f.write(b"\x7fELF garbage" if kind == "elf"
+                else b"touch %s\n" % ran.encode())
+    os.chmod(path, 0o755)
+    stack.write(level("one", ready_timeout="2s") + proc("e", "one", path),
+                retry_min="30s", retry_max="30s")
+    stack.start()
+    stack.wait_until(lambda: "exec %s: Exec format error" % path
+                     in stack.log(), msg="ENOEXEC reported")
+    assert not os.path.exists(ran), "a script without #! was run by a shell"
+
+
+def test_path_searched_is_the_childs(stack):
+    # env = PATH=... is where the command is looked for; an entry where it
+    # may not be run is passed over, and reported if nothing else is found
+    os.makedirs(stack.path("bin"))
+    os.makedirs(stack.path("noexec"))
+    stack.script("bin/bbprog", "exec sleep 300")
+    stack.script("noexec/bbprog", "exec sleep 300", mode=0o644)
+    stack.script("noexec/bbdenied", "exec sleep 300", mode=0o644)
+    path = "PATH=%s:%s:/usr/bin:/bin" % (stack.path("noexec"), stack.path("bin"))
+    stack.write(level("one") + proc("p", "one", "bbprog", env=path) +
+                level("two", ready_timeout="2s") +
+                proc("q", "two", "bbdenied", env=path),
+                retry_min="30s", retry_max="30s")
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: "process q: exec bbdenied: Permission denied"
+                     in stack.log(), msg="EACCES reported")
+    assert "exec bbprog" not in stack.log()
+
+
+def test_workdir_entered_as_the_user(stack):
+    # a directory only root may enter: the process runs as nobody, so the
+    # chdir fails, with its reason, rather than the program failing later
+    wd = stack.path("private")
+    os.makedirs(wd)
+    os.chmod(wd, 0o700)
+    stack.write(level("one", ready_timeout="2s") +
+                proc("p", "one", "sleep 300", user="nobody", workdir=wd),
+                retry_min="30s", retry_max="30s")
+    stack.start()
+    stack.wait_until(lambda: "process p: chdir %s: Permission denied" % wd
+                     in stack.log(), msg="chdir as nobody refused")
 
 
 def test_exec_failure_is_abnormal_exit(stack):

@@ -18,7 +18,9 @@ prlimit (util-linux) are everywhere.  Descriptors: `prlimit --pid
 where mount(2) is not allowed) and /dev/full.
 """
 
+import grp
 import os
+import pwd
 import shutil
 import subprocess
 
@@ -350,6 +352,20 @@ def test_missing_user_at_reload_refused(stack):
     assert "%s:" % stack.ini in r.stderr
     stack.hold_for(lambda: [p["name"] for p in stack.status()["processes"]] == ["p1"]
                    and stack.pid("p1") == pid, 0.5, "the running stack untouched")
+    assert stack.stop() == 0
+
+
+def test_unprivileged_stackd_may_name_its_own_user(stack):
+    # user = the user stackd already runs as is no switch: it must not fail
+    # on setgroups, which only root may call
+    need_root("starting stackd as nobody")
+    pw = pwd.getpwnam("nobody")
+    stack.write(level("one") +
+                proc("p", "one", "sleep 300", user="nobody",
+                     group=grp.getgrgid(pw.pw_gid).gr_name))
+    start_exec_wrapped(stack, run_as(stack, pw.pw_uid))
+    st = stack.wait_level(1)
+    assert procfs.status(stack.pid("p", st), "Uid")[0] == str(pw.pw_uid)
     assert stack.stop() == 0
 
 
