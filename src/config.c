@@ -158,25 +158,31 @@ command_equal(const struct command *a, const struct command *b)
 	return argv_equal(a->argv, b->argv);
 }
 
+/*
+ * Would a and b run the same process?  Everything the child is made of
+ * counts -- command, type, readiness (its fd, its socket, WATCHDOG_USEC in
+ * its environment), credentials, environment, limits, output -- but not
+ * what only stackd reads while the process runs: restart, stop_signal,
+ * stop_timeout, probe and probe_timeout take effect in place at a reload
+ * (a changed [stack] stop_timeout must not restart every process that
+ * inherits it).  Line numbers and the level are not compared here.
+ */
 bool
-config_proc_equal(const struct proc_conf *a, const struct proc_conf *b)
+config_proc_same_run(const struct proc_conf *a, const struct proc_conf *b)
 {
 	int	i;
 
 	if (!str_equal(a->name, b->name) ||
 	    !command_equal(&a->command, &b->command) || a->type != b->type ||
 	    a->ready != b->ready || a->ready_fd != b->ready_fd ||
-	    a->ready_delay != b->ready_delay || a->restart != b->restart ||
-	    !command_equal(&a->probe, &b->probe) ||
-	    a->probe_timeout != b->probe_timeout ||
+	    a->ready_delay != b->ready_delay ||
 	    a->has_user != b->has_user || !str_equal(a->user, b->user) ||
 	    a->uid != b->uid || a->has_group != b->has_group ||
 	    !str_equal(a->group, b->group) || a->gid != b->gid ||
 	    a->ngroups != b->ngroups || !str_equal(a->home, b->home) ||
 	    !str_equal(a->workdir, b->workdir) || a->nenv != b->nenv ||
 	    a->has_umask != b->has_umask || a->umask != b->umask ||
-	    a->stop_signal != b->stop_signal ||
-	    a->stop_timeout != b->stop_timeout || a->log != b->log ||
+	    a->log != b->log ||
 	    !str_equal(a->log_path, b->log_path) || a->nfenv != b->nfenv ||
 	    a->has_nofile != b->has_nofile || a->nofile != b->nofile ||
 	    a->has_core != b->has_core || a->core != b->core ||

@@ -95,6 +95,7 @@ struct stack_conf {
 	char		*path;		/* the file it was read from */
 	char		*name;
 	int		 target;	/* 0..nlevels */
+	bool		 target_top;	/* unset or "top": follows nlevels */
 	int		 ready_level;	/* 0..nlevels */
 	int		 intensity;
 	msec_t		 period;
@@ -134,8 +135,9 @@ int	 config_level_index(const struct stack_conf *, const char *name);
 int	 config_proc_index(const struct stack_conf *, const char *name);
 void	 command_free(struct command *);
 bool	 command_equal(const struct command *, const struct command *);
-/* For reload: equal but for line numbers (and the level, see config.c). */
-bool	 config_proc_equal(const struct proc_conf *, const struct proc_conf *);
+/* For reload: would they run the same process (see config.c)? */
+bool	 config_proc_same_run(const struct proc_conf *,
+	    const struct proc_conf *);
 bool	 config_level_equal(const struct level_conf *,
 	    const struct level_conf *);
 

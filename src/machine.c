@@ -325,7 +325,7 @@ machine_step_once(struct machine *m, msec_t now)
 		}
 		goto out;
 	}
-	if (m->current < limit && now >= m->retry_at)
+	if (m->current < limit && now >= m->retry_at && m->retiring == 0)
 		climb_start(m, m->current, now);
 out:
 	machine_alarm(m, now);
@@ -479,7 +479,7 @@ machine_next_deadline(const struct machine *m)
 	}
 	if (!m->shutting_down && !machine_busy(m, NULL) &&
 	    m->current < m->target && m->current < m->cap &&
-	    m->current < m->hold)
+	    m->current < m->hold && m->retiring == 0)
 		d = min_deadline(d, m->retry_at);
 	if (!m->alarm && m->below_since != MSEC_NEVER &&
 	    m->cfg->alarm_after > 0)
@@ -552,6 +552,8 @@ machine_proc_exited(struct machine *m, int i, int wstatus, msec_t now)
 	a->errnum = p->errnum;
 	a->requested = p->state == PS_STOPPING;
 	roster_pid(m, i, 0);
+	if (p->retiring)
+		m->retiring--;
 	p->main_pid = 0;
 	p->last_status = wstatus;
 	p->last_errno = p->errnum;
@@ -629,6 +631,7 @@ machine_set_target(struct machine *m, int target, msec_t now)
 	if (target > m->current)
 		m->retry_at = now;
 	m->target = target;
+	m->target_by_operator = true;
 	machine_status_changed(m);
 	machine_step(m, now);
 	return 0;

@@ -107,6 +107,8 @@ struct proc_rt {
 	msec_t		 probe_next;	/* ready = probe */
 	bool		 probing;
 	bool		 restart_pending; /* respawn once its group is down */
+	bool		 retiring;	/* leaves its level at the pending
+					 * reload: stopped, never restarted */
 	bool		 exited_once;
 	bool		 exec_seen;	/* machine_proc_execd for this pid */
 	int		 last_status;	/* wait status of the last exit */
@@ -167,9 +169,12 @@ struct machine {
 	struct roster	 roster;	/* indexes over procs */
 	int		 current;	/* levels 1..current are up */
 	int		 target;
+	bool		 target_by_operator; /* stackctl target, kept over a
+					 * reload that leaves the file's */
 	int		 cap;		/* rewinding: stay at or below this */
 	const struct stack_conf *pending; /* reload waiting for the stack */
 	int		 hold;		/* ...to be at or below this level */
+	int		 retiring;	/* ...and these processes to be gone */
 	unsigned	 gen;		/* bumped by every level transition */
 	bool		 started;
 	bool		 shutting_down;

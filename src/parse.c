@@ -1579,6 +1579,8 @@ parse_finish(struct parse_state *st)
 	if (conf->nlevels == 0)
 		return parse_err(st, 0, "no [level] section");
 	parse_resolve(st, &st->target, "target", &conf->target);
+	conf->target_top = st->target.name == NULL ||
+	    strcmp(st->target.name, "top") == 0;
 	parse_resolve(st, &st->ready_level, "ready_level",
 	    &conf->ready_level);
 	if (st->failed || parse_resolve_procs(st) == -1)

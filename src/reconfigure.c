@@ -113,6 +113,20 @@ reconfigure_fini(struct daemon *d)
 	}
 }
 
+static int
+reconfigure_keep_name(struct stack_conf *ncfg, const struct stack_conf *ocfg)
+{
+	char	*name;
+
+	if (strcmp(ncfg->name, ocfg->name) == 0)
+		return 0;
+	if ((name = strdup(ocfg->name)) == NULL)
+		return -1;
+	free(ncfg->name);
+	ncfg->name = name;
+	return 0;
+}
+
 /*
  * Parse and validate the file, then start the machine's reload.  Returns
  * 0, or -1 with the reason (FILE:LINE: message) in err; the running stack
@@ -134,16 +148,25 @@ reconfigure(struct daemon *d, char *err, size_t errlen)
 		events_daemon(d, EVT_RELOAD_FAILED, err);
 		return -1;
 	}
-	notify_reloading(d);
 	if (strcmp(ncfg->name, d->cfg->name) != 0 ||
 	    (ncfg->control == NULL) != (d->cfg->control == NULL) ||
 	    (ncfg->control != NULL &&
-	    strcmp(ncfg->control, d->cfg->control) != 0))
+	    strcmp(ncfg->control, d->cfg->control) != 0)) {
+		/* The name stays too: status, metrics, the children's
+		 * STACKD_STACK and the socket must keep telling one story. */
+		if (reconfigure_keep_name(ncfg, d->cfg) == -1) {
+			snprintf(err, errlen, "out of memory");
+			config_free(ncfg);
+			return -1;
+		}
 		log_msg(LOG_WARNING, "reload: a new stack name or control "
-		    "socket takes effect at the next start; the socket stays "
-		    "%s", d->control_path);
-	log_msg(LOG_NOTICE, "reload: %s is valid (%d levels, %d processes)",
-	    d->cfg->path, ncfg->nlevels, ncfg->nprocs);
+		    "socket takes effect at the next start; the name stays "
+		    "%s, the socket %s", d->cfg->name, d->control_path);
+	}
+	notify_reloading(d);
+	log_msg(LOG_NOTICE, "reload: %s is valid (%d level%s, %d process%s)",
+	    d->cfg->path, ncfg->nlevels, ncfg->nlevels == 1 ? "" : "s",
+	    ncfg->nprocs, ncfg->nprocs == 1 ? "" : "es");
 	events_daemon(d, EVT_RELOAD_OK, NULL);
 	/* A reload still waiting for the stack is superseded. */
 	old = d->pending_cfg;

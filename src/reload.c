@@ -11,14 +11,18 @@
  * with a mix of both).  Every level from the floor up must be down before
  * the new file can take over, so the stack walks down to it the usual
  * way, top first, with on_down hooks, and does not climb above it
- * meanwhile.  Once there, machine_reload_commit() swaps the configuration:
- * levels below the floor keep their state; processes are matched by name
- * -- an unchanged one keeps running with its restart history, a changed
- * one is restarted, a new one is started if its level is up, and a removed
- * one (or one that moved to another level) is handed back to the daemon
- * to be stopped, because the machine no longer has a place for it.  Then
- * the stack climbs again with the new file.  Level settings that change
- * in place (probes, intensity, hooks, ...) apply from then on.
+ * meanwhile.  Below the floor, a process that leaves its level (removed,
+ * or moved to another) is stopped first, the usual way and never
+ * restarted ("retiring"): its successor under the same name must not run
+ * beside it, and a level that is stopping must see it go to come down.
+ * Nothing climbs while one is still stopping.  Once the floor is reached
+ * and the retiring are gone, machine_reload_commit() swaps the
+ * configuration: levels below the floor keep their state; processes are
+ * matched by name -- an unchanged one keeps running with its restart
+ * history, a changed one is restarted, a new one (or a retired one that
+ * came back with a later reload) is started if its level is up.  Then the
+ * stack climbs again with the new file.  Level settings that change in
+ * place (probes, intensity, hooks, ...) apply from then on.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +56,7 @@ reload_level_changed(const struct stack_conf *o, const struct stack_conf *n,
 			continue;
 		k = config_proc_index(o, n->procs[i].name);
 		if (k < 0 || o->procs[k].level != lvl ||
-		    !config_proc_equal(&o->procs[k], &n->procs[i]))
+		    !config_proc_same_run(&o->procs[k], &n->procs[i]))
 			return true;
 	}
 	for (k = 0; k < o->nprocs; k++) {
@@ -65,11 +69,29 @@ reload_level_changed(const struct stack_conf *o, const struct stack_conf *n,
 	return false;
 }
 
+/* Old process k leaves its level below the floor: stop it for good. */
+static void
+reload_retire(struct machine *m, int k, bool removed, msec_t now)
+{
+	struct proc_rt	*p = &m->procs[k];
+
+	if (p->retiring || (p->state != PS_STARTING &&
+	    p->state != PS_RUNNING && p->state != PS_STOPPING))
+		return;
+	p->retiring = true;
+	p->restart_pending = false;
+	m->retiring++;
+	machine_log(m, LOG_INFO, "reload: stopping process %s (%s)",
+	    m->cfg->procs[k].name, removed ? "removed" : "moved to another "
+	    "level");
+	rewind_proc_stop(m, k, now);
+}
+
 void
 machine_reload(struct machine *m, const struct stack_conf *ncfg, msec_t now)
 {
 	const struct stack_conf	*o = m->cfg;
-	int			 i, floor;
+	int			 i, k, floor;
 
 	floor = reload_first_moved(o, ncfg);
 	for (i = 0; i < floor; i++)
@@ -80,9 +102,24 @@ machine_reload(struct machine *m, const struct stack_conf *ncfg, msec_t now)
 		}
 	m->pending = ncfg;
 	m->hold = floor;
-	if (floor < m->current || machine_busy(m, NULL))
-		machine_log(m, LOG_NOTICE, "reload: stopping levels above %d "
-		    "before the new configuration takes over", floor);
+	for (k = 0; k < o->nprocs; k++) {
+		if (o->procs[k].level >= floor)
+			continue;	/* its whole level comes down */
+		i = config_proc_index(ncfg, o->procs[k].name);
+		if (i < 0 || ncfg->procs[i].level != o->procs[k].level)
+			reload_retire(m, k, i < 0, now);
+	}
+	for (i = floor; i < o->nlevels; i++)
+		if (m->levels[i].state != LEVEL_DOWN) {
+			machine_log(m, LOG_NOTICE, "reload: stopping levels "
+			    "above %d before the new configuration takes over",
+			    floor);
+			break;
+		}
+	if (i == o->nlevels && m->retiring > 0)
+		machine_log(m, LOG_NOTICE, "reload: the new configuration "
+		    "takes over once the processes it moves or removes have "
+		    "stopped");
 	machine_step(m, now);
 }
 
@@ -91,7 +128,7 @@ machine_reload_due(const struct machine *m)
 {
 	int	i;
 
-	if (m->pending == NULL)
+	if (m->pending == NULL || m->retiring > 0)
 		return false;
 	for (i = m->hold; i < m->cfg->nlevels; i++)
 		if (m->levels[i].state != LEVEL_DOWN)
@@ -155,7 +192,8 @@ reload_match(const struct machine *m, const struct stack_conf *n, int j)
 	int			 k, lvl = n->procs[j].level;
 
 	k = config_proc_index(o, n->procs[j].name);
-	if (k < 0 || lvl >= m->hold || o->procs[k].level != lvl)
+	if (k < 0 || lvl >= m->hold || o->procs[k].level != lvl ||
+	    m->procs[k].retiring)
 		return -1;
 	return k;
 }
@@ -184,7 +222,7 @@ reload_procs(struct machine *m, const struct stack_conf *n,
 			map[k] = j;
 			np[j].probing = false;
 			np[j].probe_next = now;
-			if (!config_proc_equal(&o->procs[k], &n->procs[j]) &&
+			if (!config_proc_same_run(&o->procs[k], &n->procs[j]) &&
 			    (np[j].state == PS_STARTING ||
 			    np[j].state == PS_RUNNING))
 				todo[j] = 1;
@@ -201,6 +239,30 @@ reload_procs(struct machine *m, const struct stack_conf *n,
 		}
 	}
 	return 0;
+}
+
+/*
+ * A target the file changed wins; otherwise one an operator set with
+ * stackctl target stays, and without one the stack follows the file --
+ * whose "top" (also when unset) is the new top, not the old number.
+ */
+static void
+reload_target(struct machine *m, const struct stack_conf *o,
+    const struct stack_conf *n)
+{
+	int	was = m->target;
+
+	if (o->target_top != n->target_top ||
+	    (!n->target_top && o->target != n->target) ||
+	    !m->target_by_operator) {
+		m->target = n->target;
+		m->target_by_operator = false;
+	}
+	if (m->target > n->nlevels)
+		m->target = n->nlevels;
+	if (m->target != was)
+		machine_log(m, LOG_INFO, "reload: target changed from %d to %d",
+		    was, m->target);
 }
 
 /*
@@ -251,16 +313,18 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 	m->cfg = n;
 	m->pending = NULL;
 	m->hold = CAP_NONE;
-	/* A new target in the file wins; otherwise an operator's stays. */
-	if (n->target != o->target)
-		m->target = n->target;
-	if (m->target > n->nlevels)
-		m->target = n->nlevels;
+	reload_target(m, o, n);
+	/* A wait already scheduled is bounded by the new retry_max too. */
+	if (m->backoff > n->retry_max)
+		m->backoff = n->retry_max;
+	if (m->retry_at != MSEC_NEVER && m->retry_at > now + n->retry_max)
+		m->retry_at = now + n->retry_max;
 	if (m->cap != CAP_NONE && m->cap > n->nlevels)
 		m->cap = CAP_NONE;
 	m->gen++;
 	machine_log(m, LOG_NOTICE, "reload: new configuration in force "
-	    "(%d levels, %d processes)", n->nlevels, n->nprocs);
+	    "(%d level%s, %d process%s)", n->nlevels, n->nlevels == 1 ? "" :
+	    "s", n->nprocs, n->nprocs == 1 ? "" : "es");
 	for (i = 0; i < n->nprocs; i++) {
 		if (todo[i] == 1) {
 			machine_log(m, LOG_INFO, "reload: process %s changed, "

@@ -193,7 +193,8 @@ machine_restart_proc(struct machine *m, int i, msec_t now)
 	struct level_rt		*l = &m->levels[pc->level];
 	struct proc_rt		*p = &m->procs[i];
 
-	if (m->shutting_down || l->state != LEVEL_UP || l->failed)
+	if (m->shutting_down || l->state != LEVEL_UP || l->failed ||
+	    p->retiring)
 		return -1;
 	machine_log(m, LOG_INFO, "restart of process %s requested", pc->name);
 	switch (p->state) {

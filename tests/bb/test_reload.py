@@ -4,7 +4,7 @@
 import os
 import signal
 
-from conftest import level, proc, alive
+from conftest import level, proc, alive, stopper
 
 
 def pids(stack):
@@ -174,3 +174,68 @@ def test_reload_and_restart_exit_4_without_daemon(stack):
     for cmd in (["reload"], ["restart", "a"], ["events"], ["metrics"]):
         r = stack.ctl(*cmd)
         assert r.returncode == 4, (cmd, r)
+
+
+def test_moved_process_never_runs_twice(stack):
+    # svc moves from level two to level one: its old run is stopped (here
+    # it takes half a second to go) before the new one starts, never beside it
+    def body(svc_level):
+        return (level("one") + proc("a", "one", "sleep 300") +
+                (proc("svc", "one", stopper(stack, "svc", "sleep 0.5; "))
+                 if svc_level == "one" else "") +
+                level("two") +
+                (proc("svc", "two", stopper(stack, "svc", "sleep 0.5; "))
+                 if svc_level == "two" else ""))
+    stack.write(body("two"))
+    stack.start()
+    st = stack.wait_armed("svc")
+    old = stack.pid("svc", st)
+    stack.write(body("one"))
+    assert stack.ctl("reload").returncode == 0
+    starts = stack.wait_until(lambda: len(stack.lines("start.log")) >= 2 and
+                              stack.lines("start.log"), msg="svc started again")
+    # the new run set its trap: the old one must have gone before it began
+    assert not alive(old), "the moved process ran twice at once: %s" % starts
+    assert stack.lines("stop.log") == ["svc"]
+    stack.wait_until(lambda: stack.p("svc")["level"] == "one" and
+                     stack.p("svc")["state"] == "running", msg="svc runs in one")
+
+
+def test_removed_from_a_level_coming_down(stack):
+    # level two is coming down (target 1) when a reload removes the process
+    # it waits for: the level still comes down, and stackd can still stop
+    stack.write(level("one") + proc("a", "one", "sleep 300") +
+                level("two") + proc("svc", "two", stopper(stack, "svc", "sleep 0.5; ")))
+    stack.start()
+    stack.wait_armed("svc")
+    assert stack.ctl("target", "1").returncode == 0
+    stack.wait_until(lambda: stack.status()["levels"][1]["state"] == "stopping",
+                     msg="level two stopping")
+    stack.write(level("one") + proc("a", "one", "sleep 300") + level("two"))
+    assert stack.ctl("reload").returncode == 0
+    stack.wait_until(lambda: stack.status()["levels"][1]["state"] == "down",
+                     msg="level two down")
+    assert stack.stop() == 0
+
+
+def test_operator_target_survives_a_level_added(stack):
+    # the file sets no target ("top"): adding a level is no new target, so
+    # the one set with stackctl target stays
+    start_three(stack)
+    assert stack.ctl("target", "1").returncode == 0
+    stack.wait_level(1)
+    stack.write(three() + level("three"))
+    assert stack.ctl("reload").returncode == 0
+    stack.wait_until(lambda: "new configuration in force" in stack.log(),
+                     msg="reload committed")
+    stack.hold_for(lambda: stack.status()["target"] == 1, 0.5,
+                   "the operator's target kept")
+
+
+def test_inherited_stop_timeout_restarts_nothing(stack):
+    before = start_three(stack)
+    stack.write(three(), stop_timeout="7s")
+    assert stack.ctl("reload").returncode == 0
+    stack.wait_until(lambda: "new configuration in force" in stack.log(),
+                     msg="reload committed")
+    stack.hold_for(lambda: pids(stack) == before, 0.5, "no process restarted")

@@ -1530,8 +1530,9 @@ test_manual_restart(void **state)
 
 /*
  * Reload: commit when the machine says it is due, remapping the harness's
- * per-process arrays the way the daemon remaps its own.  Removed processes
- * are "retired" (the daemon stops them); the harness forgets them.
+ * per-process arrays the way the daemon remaps its own.  The machine stops
+ * what leaves a level before it is due; a pid still handed back at the
+ * commit ("retired", for the daemon to stop) would be one it forgot.
  */
 static pid_t	retired[MAXP];
 static int	nretired;
@@ -1611,9 +1612,11 @@ test_reload_by_name(void **state)
 	    "[process d]\nlevel = one\ncommand = /bin/d\n"
 	    "[level two]\n"
 	    "[process c]\nlevel = two\ncommand = /bin/c --new\n");
+	/* b was stopped (and, here, exited) before the new file came in */
+	assert_int_equal(count_since(mark, ACT_SIGNAL, ANY, P("b")), 1);
+	assert_int_equal(machine_proc_by_pid(&H.m, bpid), -1);
 	h_reload_commit();
-	assert_int_equal(nretired, 1);
-	assert_int_equal(retired[0], bpid);
+	assert_int_equal(nretired, 0);
 	assert_int_equal(H.cfg->nprocs, 3);
 	assert_int_equal(H.pid[P("a")], apid);
 	assert_int_equal(H.m.procs[P("a")].restarts_total, 1);
@@ -1623,6 +1626,125 @@ test_reload_by_name(void **state)
 	assert_int_equal(count_since(mark, ACT_SIGNAL, ANY, P("a")), 0);
 	assert_int_equal(H.m.current, 2);
 	assert_int_equal(H.m.procs[P("d")].state, PS_RUNNING);
+}
+
+/* A process moved to another level is gone before its successor starts:
+ * the two never run at once. */
+static void
+test_reload_moved_process_stops_first(void **state)
+{
+	size_t	mark;
+	int	cold;
+
+	(void)state;
+	h_start_reload_stack();
+	cold = P("c");
+	H.on_signal[cold] = SIG_MANUAL;
+	mark = H.nlog;
+	h_reload(RL_ONE "[process c]\nlevel = one\ncommand = /bin/c\n"
+	    "[level two]\n");
+	assert_int_equal(count_since(mark, ACT_SIGNAL, ANY, cold), 1);
+	assert_int_equal(H.m.procs[cold].state, PS_STOPPING);
+	advance_by(100);
+	assert_false(machine_reload_due(&H.m));
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 0);
+	/* a restart of a process on its way out is refused */
+	assert_int_equal(machine_restart_proc(&H.m, cold, H.now), -1);
+	h_exit(cold, SIGTERM);
+	h_reload_commit();
+	assert_int_equal(nretired, 0);
+	assert_int_equal(H.cfg->procs[P("c")].level, 0);
+	assert_int_equal(count_since(mark, ACT_SPAWN, 0, P("c")), 1);
+	assert_int_equal(H.m.procs[P("c")].state, PS_RUNNING);
+}
+
+/* A process removed from a level that is coming down: the level still
+ * comes down once it has gone, and the stack can still shut down. */
+static void
+test_reload_removed_from_stopping_level(void **state)
+{
+	size_t	mark;
+	int	c;
+
+	(void)state;
+	h_start_reload_stack();
+	c = P("c");
+	H.on_signal[c] = SIG_MANUAL;
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(H.m.levels[1].state, LEVEL_STOPPING);
+	h_reload(RL_ONE "[level two]\n");
+	assert_false(machine_reload_due(&H.m));
+	h_exit(c, SIGTERM);
+	assert_int_equal(H.m.levels[1].state, LEVEL_DOWN);
+	assert_int_equal(H.m.current, 1);
+	h_reload_commit();
+	assert_int_equal(nretired, 0);
+	mark = H.nlog;
+	machine_shutdown(&H.m, H.now);
+	drain();
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(count_since(mark, ACT_EXIT, ANY, ANY), 1);
+}
+
+/* What only stackd reads while a process runs changes in place: a new
+ * [stack] stop_timeout (inherited by every process), a process's restart,
+ * stop_signal and probe_timeout restart nothing. */
+static void
+test_reload_in_place_settings(void **state)
+{
+	size_t	mark;
+	pid_t	apid;
+
+	(void)state;
+	h_start_reload_stack();
+	apid = H.pid[P("a")];
+	mark = H.nlog;
+	h_reload(STACK_HDR "stop_timeout = 42s\n[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nrestart = transient\n"
+	    "stop_signal = SIGINT\nprobe_timeout = 3s\n"
+	    "[process b]\nlevel = one\ncommand = /bin/b\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c\n");
+	h_reload_commit();
+	assert_int_equal(count_since(mark, ACT_SIGNAL, ANY, ANY), 0);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 0);
+	assert_int_equal(H.pid[P("a")], apid);
+	assert_int_equal(H.cfg->procs[P("b")].stop_timeout, 42000);
+	/* and the next stop uses them */
+	assert_int_equal(machine_set_target(&H.m, 0, H.now), 0);
+	drain();
+	assert_int_equal(last_signal(P("a")), SIGINT);
+}
+
+/* The target across reloads: the file's "top" (also unset) follows the
+ * levels; an operator's target stays unless the file's target changed. */
+static void
+test_reload_target(void **state)
+{
+	(void)state;
+	h_start_reload_stack();
+	/* no stackctl target: a level added on top is climbed */
+	h_reload(RL_ONE "[level two]\n[process c]\nlevel = two\n"
+	    "command = /bin/c\n[level three]\n");
+	h_reload_commit();
+	assert_int_equal(H.m.target, 3);
+	advance_by(10);
+	assert_int_equal(H.m.current, 3);
+	/* the operator's target survives a reload that adds a level */
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	h_reload(RL_ONE "[level two]\n[process c]\nlevel = two\n"
+	    "command = /bin/c\n[level three]\n[level four]\n");
+	h_reload_commit();
+	assert_int_equal(H.m.target, 1);
+	/* ... but not one that changes the file's target */
+	h_reload(STACK_HDR "target = 2\n[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[process b]\nlevel = one\ncommand = /bin/b\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c\n"
+	    "[level three]\n[level four]\n");
+	h_reload_commit();
+	assert_int_equal(H.m.target, 2);
 }
 
 static void
@@ -2587,7 +2709,8 @@ test_roster_reload_renumbers(void **state)
 	    "[process a]\nlevel = one\ncommand = /bin/a\n"
 	    "[level two]\n");
 	h_reload_commit();
-	assert_int_equal(nretired, 2);	/* b, and c: it moved level */
+	assert_int_equal(nretired, 0);	/* b, and c (it moved level), were
+					 * stopped before the commit */
 	assert_int_equal(P("a"), 2);
 	assert_int_equal(machine_proc_by_pid(&H.m, apid), 2);
 	assert_int_equal(machine_proc_by_pid(&H.m, bpid), -1);
@@ -2875,6 +2998,13 @@ main(void)
 		cmocka_unit_test_teardown(test_events_climb_failed, teardown),
 		cmocka_unit_test_teardown(test_manual_restart, teardown),
 		cmocka_unit_test_teardown(test_reload_by_name, teardown),
+		cmocka_unit_test_teardown(test_reload_moved_process_stops_first,
+		    teardown),
+		cmocka_unit_test_teardown(test_reload_removed_from_stopping_level,
+		    teardown),
+		cmocka_unit_test_teardown(test_reload_in_place_settings,
+		    teardown),
+		cmocka_unit_test_teardown(test_reload_target, teardown),
 		cmocka_unit_test_teardown(test_reload_level_sequence, teardown),
 		cmocka_unit_test_teardown(test_top_level_fails, teardown),
 		cmocka_unit_test_teardown(test_oneshot, teardown),

@@ -1066,7 +1066,7 @@ test_env_file(void **state)
 	snprintf(buf, sizeof(buf), MINIMAL "env_file = %s\nenv = A=ini\n"
 	    "env_file = %s\n", e1, e2);
 	c2 = parse_ok(buf);
-	assert_false(config_proc_equal(&c->procs[0], &c2->procs[0]));
+	assert_false(config_proc_same_run(&c->procs[0], &c2->procs[0]));
 	config_free(c2);
 	config_free(c);
 	unlink(e1);
