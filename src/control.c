@@ -16,6 +16,7 @@
  * bytes behind is dropped rather than allowed to grow stackd's memory.
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,6 +53,7 @@ struct client {
 	struct buf	 out;
 	int		 wait_level;	/* -1: not waiting */
 	bool		 subscriber;	/* streaming events */
+	bool		 eof;		/* it half-closed: nothing to read */
 	char		 in[CONTROL_REQMAX];
 };
 
@@ -161,7 +163,7 @@ control_wait(struct daemon *d, struct client *c, const char *arg)
 static void
 control_watch(struct daemon *d, struct client *c)
 {
-	int	events = EV_READ;
+	int	events = c->eof ? 0 : EV_READ;
 
 	if (c->outoff < c->out.len)
 		events |= EV_WRITE;
@@ -169,6 +171,8 @@ control_watch(struct daemon *d, struct client *c)
 	    events)
 		return;
 	ev_io_stop(d->loop, &c->io);
+	if (events == 0)
+		return;		/* a half-closed waiter: its reply wakes it */
 	ev_io_set(&c->io, c->io.fd, events);
 	ev_io_start(d->loop, &c->io);
 }
@@ -371,10 +375,13 @@ control_tell(int fd, const char *line)
 	(void)!send(fd, line, strlen(line), MSG_NOSIGNAL);
 }
 
-/* A waiting client or subscriber has nothing more to say; EOF means it
- * gave up.  Anything else it sends breaks the protocol (one request per
- * connection): it is told so and dropped, rather than read forever.
- * Returns false when the client is gone. */
+/* A waiting client or subscriber has nothing more to say.  EOF is a
+ * half-close (PROTOCOL allows one instead of the newline, as `printf ... |
+ * socat` does): it still gets its reply, and is no longer read; a peer
+ * that is gone altogether shows when its reply is written, or when its
+ * slot is wanted (control_make_room).  Anything else it sends breaks the
+ * protocol (one request per connection): it is told so and dropped,
+ * rather than read forever.  Returns false when the client is gone. */
 static bool
 control_read_waiting(struct daemon *d, struct client *c)
 {
@@ -384,6 +391,11 @@ control_read_waiting(struct daemon *d, struct client *c)
 	n = read(c->io.fd, buf, sizeof(buf));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return true;
+	if (n == 0) {
+		c->eof = true;
+		control_watch(d, c);
+		return true;
+	}
 	/* A subscriber may be mid-event: it is only dropped. */
 	if (n > 0 && c->wait_level >= 0)
 		control_tell(c->io.fd, "error unexpected input after the "
@@ -498,14 +510,30 @@ control_peer_ok(int fd)
  * Only clients under the idle timer qualify -- still sending a request or
  * not reading a reply, so the timer would drop them soon anyway -- which
  * keeps a heap of silent connections from locking the operator out.
- * Waiters have no idle timer and are never dropped.  -1: nobody to drop.
+ * Waiters have no idle timer and are never dropped -- unless they
+ * half-closed and their peer has gone since (POLLHUP: both directions
+ * shut), which nothing else would notice.  -1: nobody to drop.
  */
 static int
 control_make_room(struct daemon *d)
 {
-	struct client	*c, *victim = NULL;
+	struct client	*c, *next, *victim = NULL;
+	struct pollfd	 pfd;
 	ev_tstamp	 left, least = 0.;
+	int		 dropped = 0;
 
+	for (c = clients; c != NULL; c = next) {
+		next = c->next;
+		pfd.fd = c->io.fd;
+		pfd.events = 0;
+		if (c->eof && poll(&pfd, 1, 0) == 1 &&
+		    (pfd.revents & POLLHUP)) {
+			control_close(d, c);
+			dropped++;
+		}
+	}
+	if (dropped > 0)
+		return 0;
 	for (c = clients; c != NULL; c = c->next) {
 		if (!ev_is_active(&c->idle))
 			continue;

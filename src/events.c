@@ -90,6 +90,9 @@ events_detail(struct daemon *d, struct buf *b, const struct action *a)
 		events_exit(b, a);
 		break;
 	case EVT_PROBE_FAILED:
+		/* A process's readiness probe: about that process's run. */
+		if (a->proc >= 0)
+			buf_printf(b, ",\"pid\":%ld", (long)a->pid);
 		buf_printf(b, ",\"failures\":%d", a->code);
 		break;
 	case EVT_TARGET_CHANGED:

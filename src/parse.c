@@ -318,7 +318,8 @@ parse_alnum(char c)
 static int
 parse_name_ok(const char *s)
 {
-	if (*s == '\0')
+	/* Not '-' first: stackctl would take the name for an option. */
+	if (*s == '\0' || *s == '-')
 		return 0;
 	for (; *s != '\0'; s++)
 		if (!parse_alnum(*s) && strchr("_.@-", *s) == NULL)
@@ -393,7 +394,7 @@ parse_stack_name(struct parse_state *st, void *obj, const char *val)
 
 	if (!parse_name_ok(val))
 		return parse_err(st, st->keyline, "name: bad stack name '%s' "
-		    "(use letters, digits and _ . @ -)", val);
+		    "(use letters, digits and _ . @ -, not - first)", val);
 	free(conf->name);
 	if ((conf->name = strdup(val)) == NULL)
 		return parse_oom(st);
@@ -1331,7 +1332,7 @@ parse_new_section(struct parse_state *st, char *text)
 		    kind, kind);
 	if (!parse_name_ok(name))
 		return parse_err(st, st->lineno, "bad %s name '%s' (use "
-		    "letters, digits and _ . @ -)", kind, name);
+		    "letters, digits and _ . @ -, not - first)", kind, name);
 	if ((dup = strdup(name)) == NULL)
 		return parse_oom(st);
 	if (kind[0] == 'l')

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,13 +183,18 @@ ctl_write_all(int fd, const char *p, size_t len)
 static int
 ctl_stream(int fd)
 {
-	char	 buf[8192], *nl;
-	size_t	 len = 0;
-	ssize_t	 r;
-	int	 code;
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	char		 buf[8192], *nl;
+	size_t		 len = 0;
+	ssize_t		 r;
+	int		 code, pr;
 
+	/* The verdict comes within REPLY_TIMEOUT like any reply; only the
+	 * events after it may take as long as they take. */
 	for (;;) {
-		r = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if ((pr = poll(&pfd, 1, REPLY_TIMEOUT)) == -1 && errno == EINTR)
+			continue;
+		r = pr == 0 ? 0 : read(fd, buf + len, sizeof(buf) - 1 - len);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -250,13 +256,55 @@ ctl_socket(const char *sock, const char *file)
 	return path;
 }
 
-/* Words go on one line: refuse anything that would break the framing. */
+/* Words go on one line: refuse anything that would break the framing,
+ * an empty word, or an option where a level or process name goes (no
+ * name starts with '-'). */
 static void
 ctl_check_word(const char *w)
 {
+	if (*w == '\0' || *w == '-')
+		usage();
 	for (; *w; w++)
 		if ((unsigned char)*w <= ' ')
 			usage();
+}
+
+/* The request line; one that does not fit is a usage error (stackd would
+ * wait for the rest of a line cut short). */
+static void __attribute__((format(printf, 3, 4)))
+ctl_request(char *req, size_t len, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(req, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		fprintf(stderr, "stackctl: request too long\n");
+		exit(EXIT_USAGE);
+	}
+}
+
+/* `wait LEVEL --timeout 0`: `ready LEVEL`, whose answer comes at once. */
+static int
+ctl_wait_now(const char *sock, const char *file, const char *lvl)
+{
+	char	 req[4096], *reply;
+	int	 fd, code;
+
+	ctl_request(req, sizeof(req), "ready %s\n", lvl);
+	fd = ctl_connect(ctl_socket(sock, file));
+	ctl_send(fd, req);
+	reply = ctl_recv(fd, REPLY_TIMEOUT);
+	close(fd);
+	if (reply == NULL) {
+		fprintf(stderr, "stackctl: no reply from stackd\n");
+		return EXIT_UNREACHABLE;
+	}
+	code = ctl_result(reply, false);
+	free(reply);
+	return code;
 }
 
 int
@@ -288,9 +336,9 @@ main(int argc, char *argv[])
 	if (strcmp(cmd, "status") == 0) {
 		payload = true;
 		if (argc == 2 && strcmp(argv[1], "--json") == 0)
-			snprintf(req, sizeof(req), "status json\n");
+			ctl_request(req, sizeof(req), "status json\n");
 		else if (argc == 1)
-			snprintf(req, sizeof(req), "status%s\n",
+			ctl_request(req, sizeof(req), "status%s\n",
 			    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL ?
 			    " color" : "");
 		else
@@ -310,19 +358,23 @@ main(int argc, char *argv[])
 		if (lvl == NULL)
 			usage();
 		ctl_check_word(lvl);
-		snprintf(req, sizeof(req), "wait %s\n", lvl);
+		/* Not waiting at all is asking whether it is there: that
+		 * answer comes at once, where a zero poll would not see it. */
+		if (timeout == 0)
+			return ctl_wait_now(sock, file, lvl);
+		ctl_request(req, sizeof(req), "wait %s\n", lvl);
 	} else if ((strcmp(cmd, "target") == 0 && argc == 2) ||
 	    (strcmp(cmd, "restart") == 0 && argc == 2) ||
 	    (strcmp(cmd, "ready") == 0 && argc <= 2)) {
 		if (argc == 2)
 			ctl_check_word(argv[1]);
-		snprintf(req, sizeof(req), "%s%s%s\n", cmd, argc == 2 ? " " :
+		ctl_request(req, sizeof(req), "%s%s%s\n", cmd, argc == 2 ? " " :
 		    "", argc == 2 ? argv[1] : "");
 	} else if ((strcmp(cmd, "reload") == 0 || strcmp(cmd, "events") == 0 ||
 	    strcmp(cmd, "metrics") == 0 || strcmp(cmd, "shutdown") == 0) &&
 	    argc == 1) {
 		payload = strcmp(cmd, "shutdown") != 0;
-		snprintf(req, sizeof(req), "%s\n", cmd);
+		ctl_request(req, sizeof(req), "%s\n", cmd);
 	} else
 		usage();
 

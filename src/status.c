@@ -204,6 +204,20 @@ status_text_levels(struct daemon *d, struct buf *b, msec_t now, bool on)
 	}
 }
 
+/* A child's STATUS= for a terminal: its control bytes (escape sequences,
+ * a carriage return) shown as '?', so that no child rewrites the
+ * operator's screen.  The JSON status has them all, escaped. */
+static void
+status_printable(const char *s, char *out, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	out[i] = '\0';
+}
+
 static void
 status_text_procs(struct daemon *d, struct buf *b, msec_t now, bool on)
 {
@@ -211,6 +225,7 @@ status_text_procs(struct daemon *d, struct buf *b, msec_t now, bool on)
 	struct proc_rt		*p;
 	const char		*st;
 	char			 up[32], how[80], pid[16];
+	char			 text[sizeof(p->status_text)];
 	size_t			 n;
 	int			 i, w = 7, lw = 5;
 
@@ -241,12 +256,12 @@ status_text_procs(struct daemon *d, struct buf *b, msec_t now, bool on)
 		    (n = strlen(how)) < sizeof(how))
 			snprintf(how + n, sizeof(how) - n, ", ERRNO=%d",
 			    p->last_errno);
+		status_printable(p->status_text, text, sizeof(text));
 		buf_printf(b, "  %-*s  %-*s  %s%-8s%s  %7s  %8s  %8d  %-18s  "
 		    "%s\n", w, cfg->procs[i].name, lw,
 		    cfg->levels[cfg->procs[i].level].name, color(on, st), st,
 		    RESET(on), pid, up, intensity_count(&p->restarts, now,
-		    cfg->levels[cfg->procs[i].level].period), how,
-		    p->status_text);
+		    cfg->levels[cfg->procs[i].level].period), how, text);
 	}
 }
 

@@ -165,10 +165,28 @@ def test_stackctl_file_option_no_daemon_exit_4(stack):
 
 @pytest.mark.parametrize("args", [
     [], ["frobnicate"], ["target"], ["wait"], ["status", "--xml"],
-    ["wait", "1", "--timeout", "soon"], ["--bogus", "status"]],
+    ["wait", "1", "--timeout", "soon"], ["--bogus", "status"],
+    ["target", ""], ["wait", "--timeout"], ["wait", "--bogus"],
+    ["target", "a" * 5000]],
     ids=["no-command", "unknown-command", "target-no-arg", "wait-no-arg",
-         "status-bad-flag", "wait-bad-duration", "bad-option"])
+         "status-bad-flag", "wait-bad-duration", "bad-option",
+         "target-empty", "wait-timeout-no-value", "wait-option-as-level",
+         "request-too-long"])
 def test_stackctl_usage_exit_2(stack, args):
-    # usage errors are found before trying to reach the daemon
+    # usage errors are found before trying to reach the daemon (a request
+    # cut short would leave stackd waiting for the rest of its line)
+    t = time.monotonic()
     r = stack.ctl(*args)
     assert r.returncode == 2, r
+    assert time.monotonic() - t < 5, "a usage error must not wait"
+
+
+def test_stackctl_wait_timeout_zero_is_a_check(stack):
+    # --timeout 0 does not wait for the level, but does wait for the answer
+    stack.write(level("one") + proc("p", "one", "sleep 300") + level("two"),
+                target="1")
+    stack.start()
+    stack.wait_level(1)
+    for lvl, code in (("0", 0), ("1", 0), ("two", 1)):
+        r = stack.ctl("wait", lvl, "--timeout", "0")
+        assert r.returncode == code, (lvl, r)

@@ -147,6 +147,37 @@ def _raw_request(path, data, timeout=5.0):
         c.close()
 
 
+def _half_closed(path, data, want, timeout=5.0):
+    """Send data, shut down writing (PROTOCOL's alternative to the
+    newline), and read until want has arrived."""
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(timeout)
+    c.connect(path)
+    try:
+        c.sendall(data)
+        c.shutdown(socket.SHUT_WR)
+        out = b""
+        while want not in out:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        c.close()
+
+
+def test_half_closed_wait_and_events_get_replies(stack):
+    # a client may half-close instead of sending the newline: a waiter
+    # and a subscriber must still get their replies, not a bare EOF
+    basic(stack)
+    for data in (b"wait top\n", b"wait top"):
+        assert _half_closed(stack.ctl_path, data, b"\n").startswith(b"ok"), data
+    out = _half_closed(stack.ctl_path, b"events\n", b'"subscribed"')
+    assert out.startswith(b"ok\n") and b'"event":"subscribed"' in out, out
+    assert stack.ctl("status").returncode == 0
+
+
 def test_malformed_and_oversized_requests(stack):
     basic(stack)
     before = snapshot(stack)

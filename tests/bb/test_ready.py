@@ -431,3 +431,20 @@ def test_ready_fd_newline_then_closed(stack, n):
     stack.wait_until(lambda: stack.read("closed") is not None,
                      msg="stackd closed the pipe after the newline")
     assert alive(stack.p("p")["pid"])
+
+
+def test_status_text_cannot_drive_the_terminal(stack):
+    # a child's STATUS= reaches an operator's terminal through `stackctl
+    # status`: its control bytes (escape sequences, \r) must not
+    script = child(stack, "evil.py",
+                   'send(b"READY=1\\nSTATUS=evil\\x1b[2J\\x1b]0;pwned\\x07\\rOVER")\n'
+                   "time.sleep(300)\n")
+    stack.write(level("one") + proc("p", "one", script, ready="notify"))
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: stack.p("p")["status"], msg="STATUS= kept")
+    assert stack.p("p")["status"] == "evil\x1b[2J\x1b]0;pwned\x07\rOVER", \
+        "the JSON status keeps the text as sent"
+    out = stack.ctl("status").stdout
+    assert "evil?[2J?]0;pwned??OVER" in out, out
+    assert not any(ord(ch) < 0x20 and ch != "\n" for ch in out), repr(out)

@@ -771,9 +771,11 @@ test_err_sections(void **state)
 	expect_error("[level 42]\n", ":1: bad level name '42' "
 	    "(\"top\" and numbers already refer to levels)");
 	expect_error("[level a b]\n", ":1: bad level name 'a b' "
-	    "(use letters, digits and _ . @ -)");
+	    "(use letters, digits and _ . @ -, not - first)");
+	expect_error("[level -x]\n", ":1: bad level name '-x' "
+	    "(use letters, digits and _ . @ -, not - first)");
 	expect_error("[level one]\n[process a/b]\n", ":2: bad process name "
-	    "'a/b' (use letters, digits and _ . @ -)");
+	    "'a/b' (use letters, digits and _ . @ -, not - first)");
 	expect_error("[level one\n", ":1: missing ']' in section header");
 	expect_error("[level one ;]\n", ":1: missing ']' in section header");
 	expect_error("[level one] x\n", ":1: unexpected text after ']'");
@@ -930,7 +932,7 @@ test_err_values(void **state)
 	expect_error(MINIMAL "log = syslog\n", ":5: log: bad value 'syslog' "
 	    "(expected inherit, journal, null or file:/path)");
 	expect_error("[stack]\nname = a/b\n[level one]\n", ":2: name: bad "
-	    "stack name 'a/b' (use letters, digits and _ . @ -)");
+	    "stack name 'a/b' (use letters, digits and _ . @ -, not - first)");
 }
 
 static void
