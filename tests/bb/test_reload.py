@@ -4,7 +4,7 @@
 import os
 import signal
 
-from conftest import level, proc, alive, stopper
+from conftest import level, proc, alive, read_environ, stopper
 
 
 def pids(stack):
@@ -239,3 +239,19 @@ def test_inherited_stop_timeout_restarts_nothing(stack):
     stack.wait_until(lambda: "new configuration in force" in stack.log(),
                      msg="reload committed")
     stack.hold_for(lambda: pids(stack) == before, 0.5, "no process restarted")
+
+
+def test_new_name_waits_for_the_next_start(stack):
+    # the name, like the socket, stays until stackd starts again: status
+    # and the children started after the reload keep telling the same story
+    before = start_three(stack)
+    old = stack.status()["stack"]
+    stack.write(three(c_cmd="sleep 303"), name="renamed")
+    stack.name = old
+    assert stack.ctl("reload").returncode == 0
+    stack.wait_until(lambda: stack.p("c")["pid"] not in (None, before["c"])
+                     and stack.p("c")["state"] == "running", msg="c restarted")
+    assert stack.status()["stack"] == old
+    env = read_environ(stack.p("c")["pid"])
+    assert env["STACKD_STACK"] == old, env["STACKD_STACK"]
+    assert "the name stays %s" % old in stack.log()

@@ -1716,6 +1716,30 @@ test_reload_in_place_settings(void **state)
 	assert_int_equal(last_signal(P("a")), SIGINT);
 }
 
+/* A reload that lowers retry_max cuts a wait already scheduled. */
+static void
+test_reload_cuts_the_backoff(void **state)
+{
+#define RB_LEVELS "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n" \
+	"[level two]\nready_timeout = 1s\n[process w]\nlevel = two\n" \
+	"command = /bin/w\nready = notify\n"
+	(void)state;
+	nretired = 0;
+	h_init("[stack]\nalarm_after = 0\nretry_min = 20s\nretry_max = 60s\n"
+	    RB_LEVELS);
+	h_start(0);
+	run_until(level_down_one, 5000);	/* w never ready: failed */
+	assert_true(H.m.retry_at >= H.now + 15000);
+	h_reload("[stack]\nalarm_after = 0\nretry_min = 200ms\n"
+	    "retry_max = 1s\n" RB_LEVELS);
+	h_reload_commit();
+	assert_true(H.m.retry_at <= H.now + 1000);
+	assert_true(H.m.backoff <= 1000);
+	advance_by(1000);
+	assert_int_equal(count_spawns(P("w")), 2);
+#undef RB_LEVELS
+}
+
 /* The target across reloads: the file's "top" (also unset) follows the
  * levels; an operator's target stays unless the file's target changed. */
 static void
@@ -3003,6 +3027,8 @@ main(void)
 		cmocka_unit_test_teardown(test_reload_removed_from_stopping_level,
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_in_place_settings,
+		    teardown),
+		cmocka_unit_test_teardown(test_reload_cuts_the_backoff,
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_target, teardown),
 		cmocka_unit_test_teardown(test_reload_level_sequence, teardown),
