@@ -253,9 +253,14 @@ metrics_replace(const char *path, const char *data, size_t len,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	/* O_NOFOLLOW: a symlink planted at PATH.tmp is not followed. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0644);
+	/* PATH.tmp is ours alone: whatever sits there is removed and the
+	 * file made anew.  Opened as it was, a FIFO planted there blocked
+	 * the loop in open(), and a hard link had another file truncated;
+	 * O_EXCL follows no symlink and shares no file. */
+	if (unlink(tmp) == -1 && errno != ENOENT)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK, 0644);
 	if (fd == -1)
 		return -1;
 	/* Explicit, whatever the umask: collectors often run as another

@@ -12,6 +12,7 @@
  * honours WATCHDOG_PID, so a child that inherited the variables by mistake
  * would not ping for us (and children never get them: spawn.c).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,9 +81,16 @@ notify_reloading(struct daemon *d)
 		log_msg(LOG_WARNING, "sd_notify RELOADING failed");
 }
 
+/* Once, whatever began the shutdown: SIGTERM, stackctl shutdown, or the
+ * machine giving up (give_up_after). */
 void
 notify_stopping(struct daemon *d)
 {
+	static bool	sent;
+
+	if (sent)
+		return;
+	sent = true;
 	if (notify_on && sdlib_notify(0, "STOPPING=1") < 0)
 		log_msg(LOG_WARNING, "sd_notify STOPPING failed");
 }

@@ -161,7 +161,7 @@ static int
 reload_levels(struct machine *m, const struct stack_conf *n,
     struct level_rt *nl, msec_t now)
 {
-	int	i;
+	int	i, k;
 
 	for (i = 0; i < n->nlevels; i++) {
 		if (i < m->hold && i < m->cfg->nlevels) {
@@ -177,6 +177,13 @@ reload_levels(struct machine *m, const struct stack_conf *n,
 		}
 		nl[i].state = LEVEL_DOWN;
 		nl[i].probe = PROBE_NONE;
+		/* Counters go on under the same name (metrics: a drop would
+		 * read as a restart of stackd). */
+		if ((k = config_level_index(m->cfg, n->levels[i].name)) >= 0) {
+			nl[i].climb_attempts_total =
+			    m->levels[k].climb_attempts_total;
+			nl[i].failures_total = m->levels[k].failures_total;
+		}
 		if (intensity_init(&nl[i].intensity,
 		    n->levels[i].intensity) == -1)
 			return -1;
@@ -230,6 +237,8 @@ reload_procs(struct machine *m, const struct stack_conf *n,
 			np[j].state = PS_STOPPED;
 			np[j].kill_at = MSEC_NEVER;
 			np[j].ready_at = MSEC_NEVER;
+			if ((k = config_proc_index(o, n->procs[j].name)) >= 0)
+				np[j].restarts_total = m->procs[k].restarts_total;
 			if (lvl < m->hold && l != NULL &&
 			    l->state == LEVEL_UP && !l->failed)
 				todo[j] = 2;

@@ -199,6 +199,10 @@ daemon_run(struct daemon *d)
 	msec_t		now, deadline;
 	size_t		ring = d->m.actions_cap;
 
+	/* Before the actions of the shutdown: STOPPING=1 precedes its
+	 * STATUS= lines, however it began. */
+	if (d->m.shutting_down)
+		notify_stopping(d);
 	for (;;) {
 		while (machine_next_action(&d->m, &a))
 			daemon_act(d, &a, &changed);
@@ -285,8 +289,6 @@ daemon_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 
 	log_msg(LOG_INFO, "received SIG%s", w->signum == SIGINT ? "INT" :
 	    "TERM");
-	if (!d->m.shutting_down)
-		notify_stopping(d);
 	if (d->stopping) {
 		/* Second request while finishing: no more grace. */
 		hook_kill_all(d);

@@ -82,9 +82,11 @@ watchdog_fire(struct daemon *d, struct watchdog *wd, const char *why)
 	const struct proc_conf	*pc = &d->cfg->procs[wd->proc];
 	const struct proc_rt	*p = &d->m.procs[wd->proc];
 
-	ev_timer_stop(d->loop, &wd->timer);
+	/* Aborted already: its SIGKILL timer stands, whatever the child
+	 * sends meanwhile (a second WATCHDOG=trigger must not cancel it). */
 	if (wd->phase >= WD_ABORTED)
 		return;
+	ev_timer_stop(d->loop, &wd->timer);
 	/* Being stopped already: the machine's SIGKILL deadline holds. */
 	if (p->pid <= 0 || p->state == PS_STOPPING) {
 		wd->phase = WD_DONE;

@@ -9,6 +9,7 @@ import socket
 import stat
 import subprocess
 
+import pytest
 
 from conftest import level, proc
 
@@ -259,3 +260,25 @@ def test_metrics_file_must_be_absolute(stack):
     assert r.returncode == 1, r
     assert re.search(r"%s:\d+: metrics_file: 'stack.prom' is not an absolute path"
                      % re.escape(stack.ini), r.stdout + r.stderr), r
+
+
+@pytest.mark.parametrize("plant", ["fifo", "hardlink"])
+def test_metrics_file_tmp_is_made_anew(stack, plant):
+    # whatever sits at PATH.tmp is not opened: a FIFO there blocked the
+    # whole loop in open(), a hard link had another file truncated
+    prom = stack.path("stack.prom")
+    other = stack.path("precious")
+    if plant == "fifo":
+        os.mkfifo(prom + ".tmp")
+    else:
+        with open(other, "w") as f:
+            f.write("keep me\n")
+        os.link(other, prom + ".tmp")
+    two_levels(stack, metrics_file=prom)
+    stack.start()
+    stack.wait_level(2)
+    stack.wait_until(lambda: value(read_samples(prom), "stackd_level_current")
+                     == 2, msg="metrics_file written")
+    if plant == "hardlink":
+        with open(other) as f:
+            assert f.read() == "keep me\n"

@@ -105,6 +105,23 @@ def test_stopping_sent_before_children_stop(stack, notify_socket):
     assert stop_at - t < 0.45, "STOPPING=1 came %.2fs after SIGTERM" % (stop_at - t)
 
 
+def test_stopping_sent_whatever_began_the_shutdown(stack, notify_socket):
+    # stackctl shutdown and give_up_after stop the stack as SIGTERM does:
+    # systemd must hear STOPPING=1, once, before the STATUS= of the stop
+    ns = notify_socket
+    stack.write(level("alpha") + proc("pa", "alpha", "sleep 300"))
+    stack.start(env={"NOTIFY_SOCKET": ns.path})
+    stack.wait_level(1)
+    stack.wait_until(lambda: ns.count("READY=1") == 1, msg="READY=1")
+    stack.expect_exit = True
+    assert stack.ctl("shutdown").returncode == 0
+    assert stack.wait_exit() == 0
+    lines = ns.lines()
+    assert lines.count("STOPPING=1") == 1, lines
+    after = lines[lines.index("STOPPING=1"):]
+    assert any(l.startswith("STATUS=") and "stopping" in l for l in after), lines
+
+
 # --------------------------------------------------------------------------
 # libsystemd is loaded on first use (src/sdlib.c)
 

@@ -318,13 +318,16 @@ TRIGGER = """
 signal.signal(signal.SIGABRT, signal.SIG_IGN)    # SIGKILL must follow
 send(b"READY=1")
 gate("go")
-send(b"WATCHDOG=trigger")
+for _ in range(%(n)d):                           # a second must not cancel it
+    send(b"WATCHDOG=trigger")
+    time.sleep(0.2)
 time.sleep(300)
 """
 
 
-def test_watchdog_trigger_then_sigkill(stack):
-    script = child(stack, "trig.py", TRIGGER)
+@pytest.mark.parametrize("n", [1, 2], ids=["once", "twice"])
+def test_watchdog_trigger_then_sigkill(stack, n):
+    script = child(stack, "trig.py", TRIGGER % {"n": n})
     stack.write(level("one") + proc("t", "one", script, ready="notify",
                                     watchdog="1h", restart="temporary"),
                 stop_timeout="700ms")

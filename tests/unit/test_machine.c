@@ -1716,6 +1716,26 @@ test_reload_in_place_settings(void **state)
 	assert_int_equal(last_signal(P("a")), SIGINT);
 }
 
+/* A level or process rebuilt by a reload keeps its counters under its
+ * name: metrics must not drop to 0 as if stackd had restarted. */
+static void
+test_reload_keeps_counters(void **state)
+{
+	(void)state;
+	h_start_reload_stack();
+	h_exit(P("c"), EXITED(1));
+	assert_int_equal(H.m.procs[P("c")].restarts_total, 1);
+	assert_int_equal(H.m.levels[1].climb_attempts_total, 1);
+	h_reload(RL_ONE "[level mid]\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c\n");
+	h_reload_commit();
+	advance_by(10);
+	assert_int_equal(H.m.current, 3);
+	/* the old attempt and the climb after the reload */
+	assert_int_equal(H.m.levels[2].climb_attempts_total, 2);
+	assert_int_equal(H.m.procs[P("c")].restarts_total, 1);
+}
+
 /* A reload that lowers retry_max cuts a wait already scheduled. */
 static void
 test_reload_cuts_the_backoff(void **state)
@@ -3030,6 +3050,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_cuts_the_backoff,
 		    teardown),
+		cmocka_unit_test_teardown(test_reload_keeps_counters, teardown),
 		cmocka_unit_test_teardown(test_reload_target, teardown),
 		cmocka_unit_test_teardown(test_reload_level_sequence, teardown),
 		cmocka_unit_test_teardown(test_top_level_fails, teardown),
