@@ -159,12 +159,15 @@ climb_backoff_settle(struct machine *m, msec_t now)
 }
 
 /*
- * Schedule the next attempt: the base delay minus up to 25% jitter (so
- * stacks restarted together do not retry in lockstep), never below
- * retry_min; then double the base up to retry_max.
+ * The wait before the next attempt after level lvl failed: the base delay
+ * minus up to 25% jitter (so stacks restarted together do not retry in
+ * lockstep), never below retry_min; then double the base up to
+ * retry_max.  The wait counts from when lvl is down (climb_backoff_start):
+ * the stack is to stay at the level below for that long, however long the
+ * stop takes.  Until then retry_at says "not before now + wait".
  */
 void
-climb_backoff(struct machine *m, msec_t now)
+climb_backoff(struct machine *m, int lvl, msec_t now)
 {
 	const struct stack_conf	*cfg = m->cfg;
 	msec_t			 wait;
@@ -175,9 +178,21 @@ climb_backoff(struct machine *m, msec_t now)
 	if (wait < cfg->retry_min)
 		wait = cfg->retry_min;
 	m->retry_at = now + wait;
+	m->retry_wait = wait;
+	m->retry_level = lvl;
 	m->backoff = m->backoff * 2 > cfg->retry_max ? cfg->retry_max :
 	    m->backoff * 2;
 	m->stable_at = MSEC_NEVER;
+}
+
+/* Level lvl is down: if a failure of it is waiting, its wait starts. */
+void
+climb_backoff_start(struct machine *m, int lvl, msec_t now)
+{
+	if (m->retry_level != lvl)
+		return;
+	m->retry_level = -1;
+	m->retry_at = now + m->retry_wait;
 	machine_log(m, LOG_INFO, "next climb attempt in %lldms",
-	    (long long)wait);
+	    (long long)m->retry_wait);
 }

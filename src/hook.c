@@ -92,18 +92,20 @@ hook_run(struct daemon *d, int level, enum hook_event ev)
 	struct relay		*relay = NULL;
 	int			 wfd;
 
-	if (level < 0 || level >= d->cfg->nlevels)
-		level = 0;
-	lname = d->cfg->levels[level].name;
-	c = hook_command(d->cfg, level, ev, &key);
+	/* level -1: the stack holds none (on_alarm at level 0), and
+	 * STACKD_LEVEL is empty. */
+	if (level >= d->cfg->nlevels)
+		level = d->cfg->nlevels - 1;
+	lname = level >= 0 ? d->cfg->levels[level].name : "";
+	c = hook_command(d->cfg, level >= 0 ? level : 0, ev, &key);
 	if (c->argv == NULL)
 		return;
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		log_errno("hook_run");
 		return;
 	}
-	snprintf(h->what, sizeof(h->what), "hook %s (%s, %s)", key, lname,
-	    hook_event_name(ev));
+	snprintf(h->what, sizeof(h->what), "hook %s (%s, %s)", key,
+	    *lname != '\0' ? lname : "level 0", hook_event_name(ev));
 	memset(&req, 0, sizeof(req));
 	req.what = h->what;
 	req.argv = c->argv;

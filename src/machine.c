@@ -31,6 +31,7 @@ machine_init(struct machine *m, const struct stack_conf *cfg, uint64_t seed)
 
 	memset(m, 0, sizeof(*m));
 	m->cfg = cfg;
+	m->retry_level = -1;
 	m->levels = calloc((size_t)cfg->nlevels + 1, sizeof(*m->levels));
 	m->procs = calloc((size_t)cfg->nprocs + 1, sizeof(*m->procs));
 	if (m->levels == NULL || m->procs == NULL)
@@ -250,7 +251,7 @@ machine_fail(struct machine *m, int lvl, msec_t now, const char *fmt, ...)
 	snprintf(m->last_failure, sizeof(m->last_failure), "%s: %s",
 	    m->cfg->levels[lvl].name, why);
 	l->failures_total++;
-	climb_backoff(m, now);
+	climb_backoff(m, lvl, now);
 	if (l->state == LEVEL_CLIMBING) {
 		machine_log(m, LOG_WARNING, "level %d (%s) climb failed: %s",
 		    lvl + 1, m->cfg->levels[lvl].name, why);
@@ -285,7 +286,7 @@ machine_busy(const struct machine *m, int *level)
 	return false;
 }
 
-static int
+int
 machine_limit(const struct machine *m)
 {
 	int	limit;
@@ -628,8 +629,10 @@ machine_set_target(struct machine *m, int target, msec_t now)
 	}
 	/* An operator asking for more gets an attempt now, not after the
 	 * backoff; the backoff itself is kept for later failures. */
-	if (target > m->current)
+	if (target > m->current) {
 		m->retry_at = now;
+		m->retry_level = -1;
+	}
 	m->target = target;
 	m->target_by_operator = true;
 	machine_status_changed(m);
@@ -698,8 +701,8 @@ machine_alarm(struct machine *m, msec_t now)
 			m->alarm = false;
 			machine_log(m, LOG_NOTICE, "alarm cleared: level %d "
 			    "reached", m->current);
-			machine_emit(m, ACT_HOOK, m->current > 0 ?
-			    m->current - 1 : 0, -1)->hook = HOOK_ALARM_CLEARED;
+			machine_emit(m, ACT_HOOK, m->current - 1, -1)->hook =
+			    HOOK_ALARM_CLEARED;
 			machine_event(m, EVT_ALARM_CLEARED, m->current - 1, -1);
 			machine_status_changed(m);
 		}
@@ -713,7 +716,7 @@ machine_alarm(struct machine *m, msec_t now)
 	    now < m->below_since + cfg->alarm_after)
 		return;
 	m->alarm = true;
-	lvl = m->current < cfg->nlevels ? m->current : cfg->nlevels - 1;
+	lvl = m->current - 1;		/* the level it holds; -1: none */
 	machine_log(m, LOG_ERR, "alarm: below target level %d (%s) for "
 	    "%lldms; at level %d%s%s", m->target,
 	    cfg->levels[m->target - 1].name,
@@ -742,7 +745,9 @@ machine_state_name(const struct machine *m, msec_t now)
 	if (machine_busy(m, &lvl)) {
 		if (m->levels[lvl].state == LEVEL_CLIMBING)
 			return "climbing";
-		if (lvl >= m->current)
+		/* Stopping a failed climb: retrying, if still below the
+		 * limit; an abandoned one (a lower target): descending. */
+		if (lvl >= m->current && m->current < machine_limit(m))
 			return "retrying";
 		return m->cap != CAP_NONE ? "rewinding" : "descending";
 	}

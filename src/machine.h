@@ -182,6 +182,9 @@ struct machine {
 	bool		 exit_sent;
 	int		 exit_code;
 	msec_t		 retry_at;	/* earliest next climb attempt */
+	msec_t		 retry_wait;	/* the last failure's backoff, counted
+					 * from when its level is down... */
+	int		 retry_level;	/* ...this one; -1: none pending */
 	msec_t		 backoff;	/* current base delay */
 	msec_t		 stable_at;	/* backoff resets from then on (applied
 					 * by climb_backoff_settle) */
@@ -197,6 +200,10 @@ struct machine {
 	size_t		 actions_cap;
 	bool		 status_queued;	/* an ACT_STATUS is pending */
 };
+
+/* The highest level the stack may hold now (target, rewind cap, reload
+ * floor; 0 while shutting down). */
+int	 machine_limit(const struct machine *);
 
 /* Lifecycle. */
 int	 machine_init(struct machine *, const struct stack_conf *,
@@ -264,7 +271,8 @@ void	 machine_fail(struct machine *, int level, msec_t now,
 void	 climb_start(struct machine *, int level, msec_t now);
 void	 climb_check_ready(struct machine *, int level, msec_t now);
 void	 climb_failed(struct machine *, int level, msec_t now);
-void	 climb_backoff(struct machine *, msec_t now);
+void	 climb_backoff(struct machine *, int lvl, msec_t now);
+void	 climb_backoff_start(struct machine *, int lvl, msec_t now);
 void	 climb_backoff_settle(struct machine *, msec_t now);
 void	 climb_proc_spawned(struct machine *, int proc, msec_t now);
 void	 climb_proc_ready(struct machine *, int proc, msec_t now);

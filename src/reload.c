@@ -328,6 +328,9 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 		m->backoff = n->retry_max;
 	if (m->retry_at != MSEC_NEVER && m->retry_at > now + n->retry_max)
 		m->retry_at = now + n->retry_max;
+	/* Levels are renumbered: a failure's wait still to start keeps the
+	 * bound it has (retry_at), not a level index. */
+	m->retry_level = -1;
 	if (m->cap != CAP_NONE && m->cap > n->nlevels)
 		m->cap = CAP_NONE;
 	m->gen++;

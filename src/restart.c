@@ -168,7 +168,10 @@ restart_proc_exited(struct machine *m, int i, msec_t now)
 		    "climbing", pc->name, how);
 		return;
 	}
-	if (l->state != LEVEL_UP || l->failed) {
+	/* A level on its way down (shutdown, a lower target, a rewind)
+	 * restarts nothing: it is stopped next anyway. */
+	if (l->state != LEVEL_UP || l->failed ||
+	    pc->level >= machine_limit(m)) {
 		roster_state(m, i, PS_EXITED);
 		if (l->state == LEVEL_STOPPING)
 			rewind_check_down(m, pc->level, now);

@@ -81,6 +81,7 @@ rewind_check_down(struct machine *m, int lvl, msec_t now)
 		m->current = lvl;
 	machine_log(m, LOG_NOTICE, "level %d (%s) down", lvl + 1,
 	    cfg->levels[lvl].name);
+	climb_backoff_start(m, lvl, now);
 	machine_event(m, EVT_LEVEL_DOWN, lvl, -1);
 	if (l->was_up) {
 		l->was_up = false;

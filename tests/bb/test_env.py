@@ -264,7 +264,8 @@ def test_alarm_raised_and_cleared(stack):
         level("two", probe="test -f %s/gate" % d, ready_timeout="20s") +
         proc("p2", "two", "sleep 300"),
         alarm_after="700ms",
-        on_alarm="sh -c 'echo \"$STACKD_EVENT $STACKD_STACK\" >> %s/alarm.log'" % d)
+        on_alarm="sh -c 'echo \"$STACKD_EVENT $STACKD_STACK [$STACKD_LEVEL]\""
+        " >> %s/alarm.log'" % d)
     stack.start()
     st = stack.status()
     if time.monotonic() - stack.t_start < 0.5:
@@ -273,13 +274,15 @@ def test_alarm_raised_and_cleared(stack):
                           msg="alarm raised")
     assert time.monotonic() - stack.t_start >= 0.6, "alarm raised before alarm_after=700ms"
     assert st["level"] == 1 and st["target"] == 2
-    stack.wait_until(lambda: "alarm bb" in stack.lines("alarm.log"), msg="on_alarm hook (alarm)")
+    # STACKD_LEVEL: the level the stack holds (one), not the one it climbs
+    stack.wait_until(lambda: "alarm bb [one]" in stack.lines("alarm.log"),
+                     msg="on_alarm hook (alarm)")
     stack.touch("gate")
     stack.wait_level(2)
     stack.wait_until(lambda: stack.status()["alarm"] is False, msg="alarm cleared")
-    stack.wait_until(lambda: "alarm_cleared bb" in stack.lines("alarm.log"),
+    stack.wait_until(lambda: "alarm_cleared bb [two]" in stack.lines("alarm.log"),
                      msg="on_alarm hook (alarm_cleared)")
-    assert stack.lines("alarm.log") == ["alarm bb", "alarm_cleared bb"]
+    assert stack.lines("alarm.log") == ["alarm bb [one]", "alarm_cleared bb [two]"]
 
 
 def test_no_alarm_when_target_reached_in_time(stack):

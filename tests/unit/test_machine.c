@@ -895,8 +895,10 @@ test_ready_timeout(void **state)
 	assert_int_equal(count_signals(base, ANY), 0);
 	/* a level that never came up gets no on_down */
 	assert_int_equal(count_hooks(1, HOOK_DOWN), 0);
-	/* first failure: exactly retry_min (jitter never goes below it) */
-	wait = H.m.retry_at - 3000;
+	/* first failure: exactly retry_min (jitter never goes below it),
+	 * counted from when the level was down (3100), not from the failure:
+	 * the stack stays at level one for the whole wait */
+	wait = H.m.retry_at - 3100;
 	assert_true(wait >= 750 && wait <= 1000);
 	assert_int_equal(wait, 1000);
 	assert_int_equal(H.m.backoff, 2000);
@@ -1373,13 +1375,14 @@ test_intensity_rewind(void **state)
 	assert_true(find_hook(2, HOOK_DOWN) < find_hook(1, HOOK_DOWN));
 	assert_false(H.m.levels[1].failed);
 
-	/* climbing again after the backoff counted from the failure */
-	wait = H.m.retry_at - 300;
+	/* climbing again after the backoff, counted from when the failed
+	 * level was down (400), not from the failure (300) */
+	wait = H.m.retry_at - 400;
 	assert_int_equal(wait, 1000);
-	advance_to(1299);
+	advance_to(1399);
 	assert_int_equal(count_spawns(b), 3);
 	assert_int_equal(count_spawns(b2), 1);
-	advance_to(1300);
+	advance_to(1400);
 	assert_int_equal(count_spawns(b), 4);
 	assert_int_equal(count_spawns(b2), 2);
 	assert_int_equal(count_spawns(c), 2);
@@ -1714,6 +1717,52 @@ test_reload_in_place_settings(void **state)
 	assert_int_equal(machine_set_target(&H.m, 0, H.now), 0);
 	drain();
 	assert_int_equal(last_signal(P("a")), SIGINT);
+}
+
+/* During shutdown a crash in a lower level restarts nothing: that level
+ * is stopped next anyway. */
+static void
+test_no_restart_while_shutting_down(void **state)
+{
+	int	a, c, spawns;
+
+	(void)state;
+	h_start_reload_stack();
+	a = P("a");
+	c = P("c");
+	H.on_signal[c] = SIG_MANUAL;
+	machine_shutdown(&H.m, H.now);
+	drain();
+	assert_int_equal(H.m.levels[1].state, LEVEL_STOPPING);
+	spawns = count_spawns(a);
+	h_exit(a, EXITED(1));
+	assert_int_equal(count_spawns(a), spawns);
+	assert_int_equal(H.m.procs[a].state, PS_EXITED);
+	assert_int_equal(H.m.levels[0].intensity.n, 0);
+	h_exit(c, SIGTERM);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(count_act(ACT_EXIT, ANY, ANY), 1);
+}
+
+/* A climb abandoned for a lower target is a descent, not a retry. */
+static void
+test_abandoned_climb_is_descending(void **state)
+{
+	(void)state;
+	nretired = 0;
+	h_init(STACK_HDR "[level one]\n[process a]\nlevel = one\n"
+	    "command = /bin/a\n[level two]\nready_timeout = 10s\n"
+	    "[process w]\nlevel = two\ncommand = /bin/w\nready = notify\n");
+	H.on_signal[P("w")] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.levels[1].state, LEVEL_CLIMBING);
+	assert_string_equal(machine_state_name(&H.m, H.now), "climbing");
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(H.m.levels[1].state, LEVEL_STOPPING);
+	assert_string_equal(machine_state_name(&H.m, H.now), "descending");
+	h_exit(P("w"), SIGTERM);
+	assert_string_equal(machine_state_name(&H.m, H.now), "up");
 }
 
 /* A level or process rebuilt by a reload keeps its counters under its
@@ -3051,6 +3100,10 @@ main(void)
 		cmocka_unit_test_teardown(test_reload_cuts_the_backoff,
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_keeps_counters, teardown),
+		cmocka_unit_test_teardown(test_no_restart_while_shutting_down,
+		    teardown),
+		cmocka_unit_test_teardown(test_abandoned_climb_is_descending,
+		    teardown),
 		cmocka_unit_test_teardown(test_reload_target, teardown),
 		cmocka_unit_test_teardown(test_reload_level_sequence, teardown),
 		cmocka_unit_test_teardown(test_top_level_fails, teardown),
