@@ -15,13 +15,24 @@
 
 #include "machine.h"
 
-/* Every longrun running, every oneshot done (counted by roster.c). */
+/* Each probe has passed once during this climb -- not necessarily in
+ * the same run: two checks that flicker out of phase still let it up. */
+bool
+climb_probes_passed(const struct machine *m, int lvl)
+{
+	int		n = m->cfg->levels[lvl].nprobes;
+	uint64_t	all = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+
+	return (m->levels[lvl].probes_passed & all) == all;
+}
+
+/* ...and every longrun running, every oneshot done (roster.c counts). */
 static bool
 climb_level_ready(const struct machine *m, int lvl)
 {
 	const struct roster_level	*rl = &m->roster.levels[lvl];
 
-	return m->levels[lvl].probes_passed && rl->nready == rl->nprocs;
+	return climb_probes_passed(m, lvl) && rl->nready == rl->nprocs;
 }
 
 void
@@ -35,7 +46,7 @@ climb_start(struct machine *m, int lvl, msec_t now)
 	l->state = LEVEL_CLIMBING;
 	l->since = now;
 	l->climb_deadline = now + lc->ready_timeout;
-	l->probes_passed = lc->nprobes == 0;
+	l->probes_passed = 0;
 	l->probe = lc->nprobes ? PROBE_PENDING : PROBE_NONE;
 	l->probe_next = now;
 	l->probe_failures = 0;

@@ -74,12 +74,15 @@ struct proc_conf {
 	char		*log_path;	/* log = file:PATH */
 };
 
+/* Probes of one level: each one's result while climbing is a bit. */
+#define LEVEL_MAXPROBES	64
+
 struct level_conf {
 	char		*name;
 	int		 line;
 	char		*description;
 	struct command	*probes;	/* all must exit 0 */
-	int		 nprobes;
+	int		 nprobes;	/* <= LEVEL_MAXPROBES */
 	msec_t		 probe_interval;
 	msec_t		 probe_timeout;
 	int		 failure_threshold;

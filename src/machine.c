@@ -570,7 +570,7 @@ machine_proc_exited(struct machine *m, int i, int wstatus, msec_t now)
 
 void
 machine_probe_done(struct machine *m, int lvl, int i, bool ok,
-    msec_t duration, msec_t now)
+    uint64_t passed, msec_t duration, msec_t now)
 {
 	const struct level_conf	*lc = &m->cfg->levels[lvl];
 	struct level_rt		*l = &m->levels[lvl];
@@ -599,8 +599,7 @@ machine_probe_done(struct machine *m, int lvl, int i, bool ok,
 		machine_event(m, EVT_PROBE_FAILED, lvl, -1)->code =
 		    l->state == LEVEL_UP ? l->probe_failures + 1 : 1;
 	if (l->state == LEVEL_CLIMBING) {
-		if (ok)
-			l->probes_passed = true;
+		l->probes_passed |= passed;
 		climb_check_ready(m, lvl, now);
 	} else if (l->state == LEVEL_UP && !l->failed) {
 		if (ok)
@@ -779,7 +778,7 @@ machine_waiting_for(const struct machine *m, int lvl, char *buf, size_t len)
 		snprintf(buf, len, "waiting for %s", cfg->procs[first].name);
 		return;
 	}
-	if (!m->levels[lvl].probes_passed) {
+	if (!climb_probes_passed(m, lvl)) {
 		snprintf(buf, len, "waiting for probe");
 		return;
 	}

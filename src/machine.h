@@ -126,7 +126,8 @@ struct level_rt {
 	enum level_state state;
 	msec_t		 since;
 	msec_t		 climb_deadline;
-	bool		 probes_passed;	/* latched while climbing */
+	uint64_t	 probes_passed;	/* while climbing: bit k set once probe
+					 * k has passed (each need pass once) */
 	bool		 probing;
 	bool		 failed;	/* failed while up, waiting for rewind */
 	bool		 was_up;	/* on_down is due when it stops */
@@ -221,8 +222,9 @@ void	 machine_proc_execd(struct machine *, int proc, msec_t now);
 void	 machine_proc_ready(struct machine *, int proc, msec_t now);
 void	 machine_proc_exited(struct machine *, int proc, int wstatus,
 	    msec_t now);
+/* ok: every probe of the run passed; passed: bit k, probe k did. */
 void	 machine_probe_done(struct machine *, int level, int proc, bool ok,
-	    msec_t duration, msec_t now);
+	    uint64_t passed, msec_t duration, msec_t now);
 int	 machine_set_target(struct machine *, int target, msec_t now);
 int	 machine_restart_proc(struct machine *, int proc, msec_t now);
 /* Reload (reload.c): begin with a validated configuration; when due,
@@ -272,6 +274,7 @@ void	 climb_start(struct machine *, int level, msec_t now);
 void	 climb_check_ready(struct machine *, int level, msec_t now);
 void	 climb_failed(struct machine *, int level, msec_t now);
 void	 climb_backoff(struct machine *, int lvl, msec_t now);
+bool	 climb_probes_passed(const struct machine *, int lvl);
 void	 climb_backoff_start(struct machine *, int lvl, msec_t now);
 void	 climb_backoff_settle(struct machine *, msec_t now);
 void	 climb_proc_spawned(struct machine *, int proc, msec_t now);

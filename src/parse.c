@@ -478,6 +478,9 @@ parse_level_probe(struct parse_state *st, void *obj, const char *val)
 	struct level_conf	*l = obj;
 	struct command		*p;
 
+	if (l->nprobes == LEVEL_MAXPROBES)
+		return parse_err(st, st->keyline, "probe: at most %d per level",
+		    LEVEL_MAXPROBES);
 	p = reallocarray(l->probes, l->nprobes + 1, sizeof(*p));
 	if (p == NULL)
 		return parse_oom(st);

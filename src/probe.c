@@ -1,8 +1,9 @@
 /*
  * probe.c -- running probe commands.
  *
- * The machine asks for "the probes of level k" (all must exit 0) or "the
- * readiness probe of process p" and gets back one result.  Every probe
+ * The machine asks for "the probes of level k" or "the readiness probe of
+ * process p" and gets back one result: whether all exited 0, and which
+ * did (a climbing level needs each to pass once, not all in one run).  Every probe
  * command runs without a shell in its own process group, its output goes
  * to the log through a relay, and the whole run is bounded by
  * probe_timeout: a probe still running then is killed as a group and
@@ -27,6 +28,7 @@ struct probe_run {
 	int			 n;
 	int			 left;
 	bool			 failed;
+	uint64_t		 passed;	/* bit i: pids[i] exited 0 */
 	msec_t			 started;
 	pid_t			 pids[];
 };
@@ -54,12 +56,13 @@ probe_free(struct daemon *d, struct probe_run *r)
 static void
 probe_finish(struct daemon *d, struct probe_run *r)
 {
-	int	level = r->level, proc = r->proc;
-	bool	ok = !r->failed;
-	msec_t	now = now_msec(), took = now - r->started;
+	int		level = r->level, proc = r->proc;
+	bool		ok = !r->failed;
+	uint64_t	passed = r->passed;
+	msec_t		now = now_msec(), took = now - r->started;
 
 	probe_free(d, r);
-	machine_probe_done(&d->m, level, proc, ok, took, now);
+	machine_probe_done(&d->m, level, proc, ok, passed, took, now);
 }
 
 static void
@@ -127,7 +130,7 @@ probe_start(struct daemon *d, int level, int proc)
 	}
 	if ((r = calloc(1, sizeof(*r) + (size_t)n * sizeof(pid_t))) == NULL) {
 		log_errno("probe_start");
-		machine_probe_done(&d->m, level, proc, false, 0, now_msec());
+		machine_probe_done(&d->m, level, proc, false, 0, 0, now_msec());
 		return;
 	}
 	r->level = level;
@@ -185,6 +188,8 @@ probe_reaped(struct daemon *d, pid_t pid, int status)
 			r->pids[i] = 0;
 			if (status != 0)
 				r->failed = true;
+			else
+				r->passed |= (uint64_t)1 << i;
 			if (--r->left == 0)
 				probe_finish(d, r);
 			return true;

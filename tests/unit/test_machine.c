@@ -119,7 +119,8 @@ answer_probe(int level, int proc, bool ok)
 		H.pprobe_pending[proc] = false;
 	else
 		H.lprobe_pending[level] = false;
-	machine_probe_done(&H.m, level, proc, ok, 5, H.now);
+	machine_probe_done(&H.m, level, proc, ok, ok ? ~(uint64_t)0 : 0, 5,
+	    H.now);
 }
 
 /* Play the daemon for one action. */
@@ -1719,6 +1720,43 @@ test_reload_in_place_settings(void **state)
 	assert_int_equal(last_signal(P("a")), SIGINT);
 }
 
+/* Each probe of a climbing level must pass once, not all in one run: two
+ * checks that pass on alternate runs still let the level up.  Up, a run
+ * in which one fails is a failing run. */
+static void
+probe_answer_bits(int l, bool ok, uint64_t passed)
+{
+	advance_to(H.m.levels[l].probe_next);
+	assert_true(H.lprobe_pending[l]);
+	H.lprobe_pending[l] = false;
+	machine_probe_done(&H.m, l, -1, ok, passed, 5, H.now);
+	drain();
+}
+
+static void
+test_probes_pass_once_each(void **state)
+{
+	int	l;
+
+	(void)state;
+	nretired = 0;
+	h_init(STACK_HDR "[level one]\nprobe = /bin/p1\nprobe = /bin/p2\n"
+	    "failure_threshold = 2\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n");
+	l = L("one");
+	H.lprobe[l] = PR_MANUAL;
+	h_start(0);
+	probe_answer_bits(l, false, 1);		/* p1 passed, p2 not */
+	assert_int_equal(H.m.levels[l].state, LEVEL_CLIMBING);
+	probe_answer_bits(l, false, 2);		/* p2 passed, p1 not */
+	assert_int_equal(H.m.levels[l].state, LEVEL_UP);
+	assert_int_equal(H.m.current, 1);
+	/* up: a run where one fails counts towards failure_threshold */
+	probe_answer_bits(l, false, 1);
+	assert_int_equal(H.m.levels[l].probe_failures, 1);
+	assert_int_equal(H.m.levels[l].state, LEVEL_UP);
+}
+
 /* During shutdown a crash in a lower level restarts nothing: that level
  * is stopped next anyway. */
 static void
@@ -2091,7 +2129,7 @@ test_level_probe_cancelled(void **state)
 	assert_false(H.lprobe_pending[l]);
 	assert_int_equal(H.m.current, 0);
 	/* a late result is ignored */
-	machine_probe_done(&H.m, l, -1, false, 5, H.now);
+	machine_probe_done(&H.m, l, -1, false, 0, 5, H.now);
 	drain();
 	assert_int_equal(H.m.levels[l].failures_total, 0);
 	assert_int_equal(H.m.levels[l].state, LEVEL_DOWN);
@@ -3100,6 +3138,7 @@ main(void)
 		cmocka_unit_test_teardown(test_reload_cuts_the_backoff,
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_keeps_counters, teardown),
+		cmocka_unit_test_teardown(test_probes_pass_once_each, teardown),
 		cmocka_unit_test_teardown(test_no_restart_while_shutting_down,
 		    teardown),
 		cmocka_unit_test_teardown(test_abandoned_climb_is_descending,

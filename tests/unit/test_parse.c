@@ -884,6 +884,18 @@ static void
 test_err_values(void **state)
 {
 	(void)state;
+	{
+		/* 64 probes per level: one more is line 66's error */
+		char	probes[65 * 16 + 64];
+		size_t	at;
+		int	k;
+
+		at = (size_t)snprintf(probes, sizeof(probes), "[level one]\n");
+		for (k = 0; k < 65; k++)
+			at += (size_t)snprintf(probes + at, sizeof(probes) - at,
+			    "probe = true\n");
+		expect_error(probes, ":66: probe: at most 64 per level");
+	}
 	expect_error(MINIMAL "stop_timeout = 10x\n", ":5: stop_timeout: bad "
 	    "duration '10x' (use e.g. 250ms, 10s, 2m, 1h)");
 	expect_error(MINIMAL "stop_timeout = -1\n", ":5: stop_timeout: bad "
