@@ -19,11 +19,13 @@ struct daemon {
 	struct stack_conf	*cfg;
 	struct machine		 m;
 	ev_timer		 tick;		/* the machine's next deadline */
-	ev_signal		 sig_term, sig_int, sig_hup, sig_chld;
+	ev_signal		 sig_term, sig_int, sig_quit, sig_hup, sig_chld;
+	ev_signal		 sig_usr1, sig_usr2;
 	bool			 stopping;	/* ACT_EXIT seen: finishing */
 	int			 exit_code;
 	ev_timer		 orphan_timer;	/* shutdown: TERM, then KILL */
 	int			 orphan_phase;	/* 0 none, 1 TERM sent, 2 KILL */
+	int			 orphan_blind;	/* KILL rounds that found none */
 	char			 control_path[108];
 	struct stack_conf	*pending_cfg;	/* reload: valid, not in force */
 };

@@ -486,11 +486,9 @@ reap_signal_orphans(int sig)
 	pid_t		 self = getpid(), pid;
 	int		 n = 0;
 
-	if ((dir = opendir("/proc")) == NULL) {
+	if ((dir = opendir("/proc")) == NULL)
 		log_errno("reap_signal_orphans: /proc");
-		return 0;
-	}
-	while ((de = readdir(dir)) != NULL) {
+	while (dir != NULL && (de = readdir(dir)) != NULL) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
 		if (reap_ppid(de->d_name) != self)
@@ -499,10 +497,24 @@ reap_signal_orphans(int sig)
 		if (kill(pid, sig) == 0) {
 			log_msg(LOG_INFO, "sending SIG%s to leftover process "
 			    "%ld", sig == SIGKILL ? "KILL" : "TERM", (long)pid);
+			/* A stopped one cannot act on TERM until continued. */
+			if (sig != SIGKILL)
+				(void)kill(pid, SIGCONT);
 			n++;
 		}
 	}
-	closedir(dir);
+	if (dir != NULL)
+		closedir(dir);
+	/* No /proc, or that of another PID namespace (not remounted for
+	 * ours), shows none of them; as PID 1, every other process of the
+	 * namespace is ours to stop. */
+	if (n == 0 && getpid() == 1 && !reap_none_left() && kill(-1, sig) == 0) {
+		log_msg(LOG_INFO, "sending SIG%s to every process left (/proc "
+		    "shows none of them)", sig == SIGKILL ? "KILL" : "TERM");
+		if (sig != SIGKILL)
+			(void)kill(-1, SIGCONT);
+		n = 1;
+	}
 	return n;
 }
 

@@ -93,6 +93,8 @@ struct sink {
 	int			 fd;
 	int			 refs;
 	bool			 failed; /* the last write failed */
+	bool			 cut;	/* a write failed mid-line: end that
+					 * line before the next one */
 };
 
 /* What is pending in a relay; it has none while nothing is. */
@@ -440,18 +442,32 @@ relay_write(struct relay *r)
 	while (b->outoff < b->outlen) {
 		if (!sink_writable(s))
 			return false;
-		n = write(s->fd, b->out + b->outoff, b->outlen - b->outoff);
+		if (s->cut)
+			n = write(s->fd, "\n", 1);
+		else
+			n = write(s->fd, b->out + b->outoff, b->outlen -
+			    b->outoff);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			return false;
 		if (n == -1) {
-			/* EPIPE, ENOSPC, EBADF: nowhere to put it. */
+			/* EPIPE, ENOSPC, EBADF: nowhere to put it.  What
+			 * is dropped is whole lines, but the write before
+			 * may have taken part of one: it is ended first
+			 * once the sink takes writes again, so that no
+			 * later line is glued to it. */
+			if (!s->cut && b->outoff > 0 &&
+			    b->out[b->outoff - 1] != '\n')
+				s->cut = true;
 			sink_result(s, errno);
 			break;
 		}
 		sink_result(s, 0);
-		b->outoff += (size_t)n;
+		if (s->cut)
+			s->cut = false;
+		else
+			b->outoff += (size_t)n;
 	}
 	b->outoff = b->outlen = 0;
 	return true;

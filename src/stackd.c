@@ -246,31 +246,58 @@ daemon_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	daemon_run(d);
 }
 
+/*
+ * Past the grace period (or at a second shutdown request): KILL whatever
+ * is left, and go on doing so every second for processes reparented to us
+ * meanwhile.  A child that none of those rounds can find -- /proc of
+ * another PID namespace, not remounted for ours, and stackd not PID 1 --
+ * cannot be stopped from here: after ORPHAN_BLIND_MAX rounds stackd says
+ * so and leaves, rather than hang for ever.
+ */
+#define ORPHAN_BLIND_MAX	10
+
+static void
+daemon_orphans_kill(struct daemon *d)
+{
+	ev_timer_stop(d->loop, &d->orphan_timer);
+	d->orphan_phase = 2;
+	if (reap_signal_orphans(SIGKILL) > 0)
+		d->orphan_blind = 0;
+	else if (++d->orphan_blind >= ORPHAN_BLIND_MAX && !reap_none_left()) {
+		log_msg(LOG_ERR, "cannot find the processes still left (is "
+		    "/proc this PID namespace's?); leaving them");
+		ev_break(d->loop, EVBREAK_ALL);
+		return;
+	}
+	ev_timer_set(&d->orphan_timer, 1., 0.);
+	ev_timer_start(d->loop, &d->orphan_timer);
+}
+
 static void
 daemon_orphan_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct daemon	*d = daemon_self;
-
-	/* Past the grace period: KILL whatever is left, and keep doing so
-	 * for processes reparented to us in the meantime. */
-	d->orphan_phase = 2;
-	reap_signal_orphans(SIGKILL);
-	ev_timer_set(&d->orphan_timer, 1., 0.);
-	ev_timer_start(loop, &d->orphan_timer);
+	daemon_orphans_kill(daemon_self);
 }
 
-/* The stack is down: finish hooks, clear out orphans, then leave. */
+/* The stack is down: finish hooks, clear out orphans, then leave.  After
+ * a second shutdown request (hurry) hooks and leftovers get no grace. */
 static void
 daemon_finish(struct daemon *d)
 {
+	if (d->m.hurry)
+		hook_kill_all(d);
 	if (hook_running() > 0)
 		return;
 	launcher_stop();	/* killed and reaped, not a leftover */
 	if (!reap_none_left()) {
-		if (d->orphan_phase == 0) {
+		if (d->orphan_phase < 2 && d->m.hurry)
+			daemon_orphans_kill(d);
+		else if (d->orphan_phase == 0) {
 			d->orphan_phase = 1;
-			if (reap_signal_orphans(SIGTERM) == 0)
-				return;	/* a zombie, reaped next */
+			(void)reap_signal_orphans(SIGTERM);
+			/* Armed even when none was found: it may have been a
+			 * zombie (reaped next, and then nothing is left) or
+			 * a process /proc does not show. */
 			ev_timer_init(&d->orphan_timer, daemon_orphan_timer,
 			    (double)d->cfg->stop_timeout / 1000.0, 0.);
 			ev_timer_start(d->loop, &d->orphan_timer);
@@ -283,18 +310,18 @@ daemon_finish(struct daemon *d)
 }
 
 static void
+daemon_sigignore(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_msg(LOG_NOTICE, "ignoring SIG%s", sigabbrev_np(w->signum));
+}
+
+static void
 daemon_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon	*d = daemon_self;
 
-	log_msg(LOG_INFO, "received SIG%s", w->signum == SIGINT ? "INT" :
-	    "TERM");
-	if (d->stopping) {
-		/* Second request while finishing: no more grace. */
-		hook_kill_all(d);
-		launcher_stop();
-		reap_signal_orphans(SIGKILL);
-	}
+	log_msg(LOG_INFO, "received SIG%s", sigabbrev_np(w->signum));
+	/* A second request also hurries what daemon_finish waits for. */
 	machine_shutdown(&d->m, now_msec());
 	daemon_run(d);
 }
@@ -351,6 +378,15 @@ daemon_watch_signals(struct daemon *d, bool sigchld)
 {
 	ev_signal_init(&d->sig_term, daemon_sigterm, SIGTERM);
 	ev_signal_init(&d->sig_int, daemon_sigterm, SIGINT);
+	/* SIGQUIT too: some images stop their PID 1 with it (nginx's
+	 * STOPSIGNAL), and its default would leave everything behind. */
+	ev_signal_init(&d->sig_quit, daemon_sigterm, SIGQUIT);
+	/* No meaning for stackd: said so, instead of dying of them. */
+	ev_signal_init(&d->sig_usr1, daemon_sigignore, SIGUSR1);
+	ev_signal_init(&d->sig_usr2, daemon_sigignore, SIGUSR2);
+	ev_signal_start(d->loop, &d->sig_quit);
+	ev_signal_start(d->loop, &d->sig_usr1);
+	ev_signal_start(d->loop, &d->sig_usr2);
 	ev_signal_init(&d->sig_hup, daemon_sighup, SIGHUP);
 	ev_signal_init(&d->sig_chld, daemon_sigchld, SIGCHLD);
 	ev_signal_start(d->loop, &d->sig_term);
@@ -365,6 +401,9 @@ daemon_unwatch_signals(struct daemon *d)
 {
 	ev_signal_stop(d->loop, &d->sig_term);
 	ev_signal_stop(d->loop, &d->sig_int);
+	ev_signal_stop(d->loop, &d->sig_quit);
+	ev_signal_stop(d->loop, &d->sig_usr1);
+	ev_signal_stop(d->loop, &d->sig_usr2);
 	ev_signal_stop(d->loop, &d->sig_hup);
 	ev_signal_stop(d->loop, &d->sig_chld);
 }

@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -250,3 +251,82 @@ def test_pod_yaml(build, tmp_path):
     assert worst < grace <= worst + 30, (
         "terminationGracePeriodSeconds %s should be a little above the stack's "
         "worst-case ordered stop, %.1fs" % (grace, worst))
+
+
+STUBBORN = """
+    # A daemon left behind that ignores TERM; HOW: "stop" stops itself too.
+    ( setsid sh -c 'trap "" TERM; [ "$1" = stop ] && kill -STOP $$
+                    while :; do sleep 0.1; done' orphan %s & )
+    """
+
+
+def _stubborn(stack, how="run"):
+    return stack.script("stubborn.sh", STUBBORN % how)
+
+
+def test_pid1_without_its_own_proc_still_stops(stack):
+    # `unshare --pid --fork` without --mount-proc: /proc is the parent
+    # namespace's and shows none of stackd's children; as PID 1 it must
+    # still stop them (kill(-1)) rather than wait for ever
+    _unshare_ok()
+    stack.write(level("one") + proc("p1", "one", "sleep 300") +
+                proc("o", "one", _stubborn(stack), type="oneshot"),
+                stop_timeout="500ms")
+    stack.start(wrapper=["unshare", "--pid", "--fork"])
+    stack.wait_level(1)
+    assert stack.stop(timeout=10, check_clean=False) == 0
+    assert "to every process left" in stack.log()
+
+
+def test_stopped_leftover_gets_sigcont(stack):
+    # a leftover that stopped itself cannot act on TERM until continued:
+    # it must get SIGCONT with it, not wait for the SIGKILL
+    _unshare_ok()
+    script = stack.script("stops.sh", """
+        d=$(dirname "$0")
+        ( setsid sh -c 'trap "echo term >> $1/stop.log; exit 0" TERM
+                        kill -STOP $$; while :; do sleep 0.1; done' x "$d" & )
+        """)
+    stack.write(level("one") + proc("p1", "one", "sleep 300") +
+                proc("o", "one", script, type="oneshot"), stop_timeout="20s")
+    stack.start(wrapper=UNSHARE)
+    stack.wait_level(1)
+    t = time.monotonic()
+    assert stack.stop(timeout=15) == 0
+    assert time.monotonic() - t < 10, "the stopped leftover waited for SIGKILL"
+    assert stack.lines("stop.log") == ["term"]
+
+
+@pytest.mark.parametrize("wait_for", ["orphan", "hook"])
+def test_second_sigterm_skips_every_wait(stack, wait_for):
+    # a second SIGTERM, sent while a level is still stopping, skips every
+    # grace period still to come: of leftover processes and of on_down
+    # hooks too, not only of the stack's own processes
+    _unshare_ok()
+    deaf = "sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'"
+    if wait_for == "orphan":
+        body = (level("one") + proc("p1", "one", deaf) +
+                proc("o", "one", _stubborn(stack), type="oneshot"))
+    else:
+        body = level("one", on_down="sleep 60") + proc("p1", "one", deaf)
+    stack.write(body, stop_timeout="60s", hook_timeout="60s")
+    stack.start(wrapper=UNSHARE)
+    stack.wait_level(1)
+    stack.send(signal.SIGTERM)
+    stack.wait_until(lambda: "stopping level 1" in stack.log(), msg="stopping")
+    t = time.monotonic()
+    assert stack.stop(timeout=15) == 0
+    assert time.monotonic() - t < 10
+
+
+def test_sigquit_stops_in_order_and_sigusr1_is_ignored(stack):
+    stack.write(level("one") + proc("p1", "one", stopper(stack, "p1")) +
+                level("two") + proc("p2", "two", stopper(stack, "p2")))
+    stack.start()
+    stack.wait_level(2)
+    stack.wait_armed("p1", "p2")
+    stack.send(signal.SIGUSR1)
+    stack.wait_until(lambda: "ignoring SIGUSR1" in stack.log(), msg="USR1 logged")
+    assert stack.running()
+    assert stack.stop(signal.SIGQUIT, timeout=15) == 0
+    assert stack.lines("stop.log") == ["p2", "p1"]
