@@ -19,6 +19,7 @@ struct daemon {
 	struct stack_conf	*cfg;
 	struct machine		 m;
 	ev_timer		 tick;		/* the machine's next deadline */
+	ev_idle			 more;		/* actions left by a sliced run */
 	ev_signal		 sig_term, sig_int, sig_quit, sig_hup, sig_chld;
 	ev_signal		 sig_usr1, sig_usr2;
 	bool			 stopping;	/* ACT_EXIT seen: finishing */

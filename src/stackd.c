@@ -190,22 +190,42 @@ daemon_act(struct daemon *d, const struct action *a, bool *changed)
 	}
 }
 
-void
-daemon_run(struct daemon *d)
+/*
+ * A burst of spawns (a level of many processes, a strategy restart) waits
+ * for the launcher's answer at each one, a millisecond or more on a slow
+ * host.  After this long the loop is handed back, so that control requests
+ * and exits are served meanwhile, and the rest goes on once nothing else
+ * is pending (an idle watcher of the lowest priority: a request that takes
+ * the loop several turns -- accept, read, write -- is not held up by a
+ * spawn at each one).  Until then the other callbacks leave the queue to
+ * it: they only append to it (the order of actions never changes).
+ */
+#define DAEMON_SLICE_MS	20
+
+static void
+daemon_run_queue(struct daemon *d, bool resume)
 {
 	struct action	a;
 	char		text[ACT_TEXTMAX];
-	bool		changed = false;
-	msec_t		now, deadline;
+	bool		changed = false, sliced = false;
+	msec_t		now, deadline, start = now_msec();
 	size_t		ring = d->m.actions_cap;
 
 	/* Before the actions of the shutdown: STOPPING=1 precedes its
 	 * STATUS= lines, however it began. */
 	if (d->m.shutting_down)
 		notify_stopping(d);
-	for (;;) {
-		while (machine_next_action(&d->m, &a))
+	if (!resume && ev_is_active(&d->more))
+		sliced = true;		/* the idle watcher goes on with it */
+	for (; !sliced;) {
+		while (!sliced && machine_next_action(&d->m, &a)) {
 			daemon_act(d, &a, &changed);
+			if (a.kind == ACT_SPAWN && d->m.nactions > 0 &&
+			    now_msec() - start >= DAEMON_SLICE_MS)
+				sliced = true;
+		}
+		if (sliced)
+			break;	/* no reload commit with actions queued */
 		/* Between two batches: no queued action has an old index. */
 		if (d->pending_cfg == NULL || !machine_reload_due(&d->m))
 			break;
@@ -225,6 +245,8 @@ daemon_run(struct daemon *d)
 		control_changed(d);
 		metrics_write(d);
 	}
+	if (sliced && !ev_is_active(&d->more))
+		ev_idle_start(d->loop, &d->more);
 	ev_timer_stop(d->loop, &d->tick);
 	deadline = machine_next_deadline(&d->m);
 	if (deadline != MSEC_NEVER) {
@@ -235,6 +257,19 @@ daemon_run(struct daemon *d)
 	}
 	if (d->stopping)
 		daemon_finish(d);
+}
+
+void
+daemon_run(struct daemon *d)
+{
+	daemon_run_queue(d, false);
+}
+
+static void
+daemon_more(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	ev_idle_stop(loop, w);
+	daemon_run_queue(daemon_self, true);
 }
 
 static void
@@ -442,6 +477,8 @@ daemon_main(struct stack_conf *cfg)
 	daemon_watch_signals(&d, !reap_init(&d));
 	notify_init(&d);
 	ev_timer_init(&d.tick, daemon_tick, 0., 0.);
+	ev_idle_init(&d.more, daemon_more);
+	ev_set_priority(&d.more, EV_MINPRI);
 	machine_start(&d.m, now_msec());
 	daemon_run(&d);
 	/* Exits from before the signalfd (the launcher's, say, or zombies

@@ -20,6 +20,7 @@ import pytest
 from conftest import level, proc
 
 EXEC_DELAY = 0.3       # seconds added to every execve of a child
+CLONE_DELAY = 0.03     # seconds added to every clone (the launcher's)
 LIMIT = 0.100
 
 
@@ -71,4 +72,46 @@ def test_status_answers_while_a_slow_exec_starts(stack):
     assert worst <= LIMIT, ("status took %.0f ms at worst (%d samples) while four "
                             "processes started, each exec taking %.0f ms"
                             % (worst * 1000, len(rtts), EXEC_DELAY * 1000))
+    assert stack.stop() == 0
+
+
+def test_status_answers_during_a_burst_of_spawns(stack):
+    # Ten processes of one level are started one after the other, each
+    # waiting for the launcher's answer; here every clone takes CLONE_DELAY
+    # (strace inject), so the burst lasts 200 ms or more.  stackd hands the
+    # loop back every 20 ms of it: status must still answer in time.
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed (make check-deps installs it)")
+    stack.write(level("one") + proc("base", "one", "/bin/sleep 300") +
+                level("two") +
+                "".join(proc("p%d" % i, "two", "/bin/sleep 300") for i in range(10)),
+                target=1)
+    stack.start(wrapper=["strace", "-f", "-qq", "--seccomp-bpf", "-o", "/dev/null",
+                         "-e", "trace=clone,clone3",
+                         "-e", "inject=clone,clone3:delay_exit=%d" % (CLONE_DELAY * 1e6)],
+                env={"ASAN_OPTIONS": "abort_on_error=0:detect_leaks=0"})
+    stack.wait_level(1, timeout=15)
+    rtts = []
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            rtts.append(status_rtt(stack.ctl_path))
+            time.sleep(0.01)
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        assert stack.ctl("target", "top").returncode == 0
+        stack.wait_level(2, timeout=30)
+        burst = time.monotonic() - t0
+    finally:
+        done.set()
+        t.join(15)
+    assert burst >= 10 * CLONE_DELAY, "test bug: the clones were not slowed"
+    worst = max(rtts)
+    assert worst <= LIMIT, ("status took %.0f ms at worst (%d samples) while ten "
+                            "processes started, each clone taking %.0f ms"
+                            % (worst * 1000, len(rtts), CLONE_DELAY * 1000))
     assert stack.stop() == 0
