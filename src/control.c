@@ -375,6 +375,16 @@ control_tell(int fd, const char *line)
 	(void)!send(fd, line, strlen(line), MSG_NOSIGNAL);
 }
 
+/* Both directions shut (POLLHUP on a Unix socket): the peer closed, it
+ * did not merely half-close. */
+static bool
+control_peer_gone(const struct client *c)
+{
+	struct pollfd	pfd = { c->io.fd, 0, 0 };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP);
+}
+
 /* A waiting client or subscriber has nothing more to say.  EOF is a
  * half-close (PROTOCOL allows one instead of the newline, as `printf ... |
  * socat` does): it still gets its reply, and is no longer read; a peer
@@ -391,7 +401,7 @@ control_read_waiting(struct daemon *d, struct client *c)
 	n = read(c->io.fd, buf, sizeof(buf));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return true;
-	if (n == 0) {
+	if (n == 0 && !control_peer_gone(c)) {
 		c->eof = true;
 		control_watch(d, c);
 		return true;
@@ -518,16 +528,12 @@ static int
 control_make_room(struct daemon *d)
 {
 	struct client	*c, *next, *victim = NULL;
-	struct pollfd	 pfd;
 	ev_tstamp	 left, least = 0.;
 	int		 dropped = 0;
 
 	for (c = clients; c != NULL; c = next) {
 		next = c->next;
-		pfd.fd = c->io.fd;
-		pfd.events = 0;
-		if (c->eof && poll(&pfd, 1, 0) == 1 &&
-		    (pfd.revents & POLLHUP)) {
+		if (c->eof && control_peer_gone(c)) {
 			control_close(d, c);
 			dropped++;
 		}

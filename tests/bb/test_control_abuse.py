@@ -503,6 +503,30 @@ def test_waiters_fill_every_slot(stack):
 # --------------------------------------------------------------------------
 # floods
 
+def test_waiter_that_hangs_up_is_let_go(stack):
+    # a waiter that closes (stackctl wait, Ctrl-C) is gone: its descriptor
+    # and slot are given back at once; one that only half-closes still
+    # waits for its reply
+    base = small(stack, extra=level("two"), target="one")
+    for _ in range(5):
+        c = connect(stack.ctl_path)
+        c.sendall(b"wait two\n")
+        time.sleep(0.05)
+        c.close()
+    settle(stack, base)
+    c = connect(stack.ctl_path)
+    try:
+        c.sendall(b"wait two\n")
+        c.shutdown(socket.SHUT_WR)
+        stack.wait_until(lambda: fd_count(stack.daemon_pid) == base + 1,
+                         msg="the half-closed waiter waits")
+        assert stack.ctl("target", "two").returncode == 0
+        assert c.recv(4096).startswith(b"ok")
+    finally:
+        c.close()
+    settle(stack, base)
+
+
 def test_flooding_clients(stack):
     base = small(stack, extra=level("two"), target="one")
     path = stack.ctl_path
