@@ -34,13 +34,16 @@ events_clocks(struct buf *b)
 }
 
 static void
-events_subject(struct daemon *d, struct buf *b, int level, int proc)
+events_subject(struct daemon *d, struct buf *b, const struct action *a)
 {
 	const struct stack_conf	*cfg = d->cfg;
+	int			 level = a->level, proc = a->proc;
 
+	/* Every event about a process names its run, too (stackctl(1)). */
 	if (proc >= 0 && proc < cfg->nprocs) {
 		buf_printf(b, ",\"process\":");
 		buf_json_str(b, cfg->procs[proc].name);
+		buf_printf(b, ",\"pid\":%ld", (long)a->pid);
 		level = cfg->procs[proc].level;
 	}
 	if (level >= 0 && level < cfg->nlevels) {
@@ -81,18 +84,10 @@ events_detail(struct daemon *d, struct buf *b, const struct action *a)
 	case EVT_CLIMB_STARTED:
 		buf_printf(b, ",\"attempt\":%d", a->code);
 		break;
-	case EVT_PROCESS_STARTED:
-	case EVT_PROCESS_READY:
-		buf_printf(b, ",\"pid\":%ld", (long)a->pid);
-		break;
 	case EVT_PROCESS_EXITED:
-		buf_printf(b, ",\"pid\":%ld", (long)a->pid);
 		events_exit(b, a);
 		break;
 	case EVT_PROBE_FAILED:
-		/* A process's readiness probe: about that process's run. */
-		if (a->proc >= 0)
-			buf_printf(b, ",\"pid\":%ld", (long)a->pid);
 		buf_printf(b, ",\"failures\":%d", a->code);
 		break;
 	case EVT_TARGET_CHANGED:
@@ -116,9 +111,11 @@ events_detail(struct daemon *d, struct buf *b, const struct action *a)
 		break;
 	case EVT_PROCESS_STATUS:
 		/* The text is the child's own, not a reason. */
-		buf_printf(b, ",\"pid\":%ld,\"status\":", (long)a->pid);
+		buf_printf(b, ",\"status\":");
 		buf_json_str(b, a->text);
 		return;
+	case EVT_PROCESS_STARTED:
+	case EVT_PROCESS_READY:
 	case EVT_CLIMB_FAILED:
 	case EVT_LEVEL_FAILED:
 	case EVT_LEVEL_UP:
@@ -139,7 +136,7 @@ events_line(struct daemon *d, const struct action *a, struct buf *b)
 {
 	buf_printf(b, "{\"event\":\"%s\",", event_name(a->event));
 	events_clocks(b);
-	events_subject(d, b, a->level, a->proc);
+	events_subject(d, b, a);
 	events_detail(d, b, a);
 	buf_printf(b, "}\n");
 }

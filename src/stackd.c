@@ -207,27 +207,26 @@ daemon_run_queue(struct daemon *d, bool resume)
 {
 	struct action	a;
 	char		text[ACT_TEXTMAX];
-	bool		changed = false, sliced = false;
+	bool		changed = false;
 	msec_t		now, deadline, start = now_msec();
 	size_t		ring = d->m.actions_cap;
+	/* Sliced before: the idle watcher goes on with the queue. */
+	bool		sliced = !resume && ev_is_active(&d->more);
 
 	/* Before the actions of the shutdown: STOPPING=1 precedes its
 	 * STATUS= lines, however it began. */
 	if (d->m.shutting_down)
 		notify_stopping(d);
-	if (!resume && ev_is_active(&d->more))
-		sliced = true;		/* the idle watcher goes on with it */
-	for (; !sliced;) {
+	while (!sliced) {
 		while (!sliced && machine_next_action(&d->m, &a)) {
 			daemon_act(d, &a, &changed);
-			if (a.kind == ACT_SPAWN && d->m.nactions > 0 &&
-			    now_msec() - start >= DAEMON_SLICE_MS)
-				sliced = true;
+			sliced = a.kind == ACT_SPAWN && d->m.nactions > 0 &&
+			    now_msec() - start >= DAEMON_SLICE_MS;
 		}
-		if (sliced)
-			break;	/* no reload commit with actions queued */
-		/* Between two batches: no queued action has an old index. */
-		if (d->pending_cfg == NULL || !machine_reload_due(&d->m))
+		/* Between two batches: no queued action has an old index
+		 * (and none is left queued by a slice). */
+		if (sliced || d->pending_cfg == NULL ||
+		    !machine_reload_due(&d->m))
 			break;
 		reconfigure_commit(d);
 		changed = true;

@@ -124,41 +124,26 @@ def test_silent_client_does_not_stall_others(stack):
     assert snapshot(stack) == before
 
 
-def _raw_request(path, data, timeout=5.0):
+def _raw_request(path, data, timeout=5.0, half_close=False, want=None):
+    """Send data, optionally shut down writing (PROTOCOL's alternative to
+    the newline), and read until stackd closes -- or until want has
+    arrived, for a subscriber, which stackd does not close."""
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     c.settimeout(timeout)
     c.connect(path)
     try:
         try:
             c.sendall(data)
+            if half_close:
+                c.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass
         out = b""
-        while True:
+        while want is None or want not in out:
             try:
                 chunk = c.recv(65536)
             except ConnectionResetError:
                 break
-            if not chunk:
-                break
-            out += chunk
-        return out
-    finally:
-        c.close()
-
-
-def _half_closed(path, data, want, timeout=5.0):
-    """Send data, shut down writing (PROTOCOL's alternative to the
-    newline), and read until want has arrived."""
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(timeout)
-    c.connect(path)
-    try:
-        c.sendall(data)
-        c.shutdown(socket.SHUT_WR)
-        out = b""
-        while want not in out:
-            chunk = c.recv(65536)
             if not chunk:
                 break
             out += chunk
@@ -172,8 +157,10 @@ def test_half_closed_wait_and_events_get_replies(stack):
     # and a subscriber must still get their replies, not a bare EOF
     basic(stack)
     for data in (b"wait top\n", b"wait top"):
-        assert _half_closed(stack.ctl_path, data, b"\n").startswith(b"ok"), data
-    out = _half_closed(stack.ctl_path, b"events\n", b'"subscribed"')
+        out = _raw_request(stack.ctl_path, data, half_close=True)
+        assert out.startswith(b"ok"), (data, out)
+    out = _raw_request(stack.ctl_path, b"events\n", half_close=True,
+                       want=b'"subscribed"')
     assert out.startswith(b"ok\n") and b'"event":"subscribed"' in out, out
     assert stack.ctl("status").returncode == 0
 
