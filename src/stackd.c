@@ -574,6 +574,12 @@ main(int argc, char *argv[])
 		config_free(cfg);
 		return 0;
 	}
+	/*
+	 * A closed pipe or a log file at RLIMIT_FSIZE must be a failed write
+	 * that the relay reports, not a signal that kills the supervisor and
+	 * orphans the stack.  Children get both back at SIG_DFL (spawn.c).
+	 */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 	return daemon_main(cfg);
 }

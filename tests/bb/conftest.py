@@ -17,6 +17,7 @@ logs and the ini are attached to the pytest report.
 
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -230,6 +231,17 @@ class StatusError(Exception):
     pass
 
 
+def _set_rlimits(rlimits):
+    """A preexec_fn that applies rlimits, or None when there are none."""
+    if not rlimits:
+        return None
+
+    def apply():
+        for res, lim in rlimits.items():
+            resource.setrlimit(res, lim)
+    return apply
+
+
 class Stack:
     """One stackd instance (or a config for one) in its own directory."""
 
@@ -324,11 +336,13 @@ class Stack:
         return env
 
     def start(self, args=None, env=None, wrapper=None, wait_socket=True,
-              stdout=None, merge_stderr=False, pass_fds=(), stderr=None):
+              stdout=None, merge_stderr=False, pass_fds=(), stderr=None,
+              rlimits=None):
         """Start stackd -f INI [args] in the background.  stdout, stderr: a
         file descriptor to use instead of the captured file; merge_stderr:
         stderr goes where stdout goes (one file shows the order of both);
-        pass_fds: descriptors stackd inherits."""
+        pass_fds: descriptors stackd inherits; rlimits: {RLIMIT_X: (soft,
+        hard)} set in stackd (or its wrapper) before exec."""
         assert self.proc is None, "test bug: stack already started"
         self.wrapper = wrapper
         cmd = list(wrapper or []) + [self.build.stackd, "-f", self.ini] + list(args or [])
@@ -340,7 +354,8 @@ class Stack:
                                      stderr=subprocess.STDOUT if merge_stderr else
                                      self._err if stderr is None else stderr,
                                      env=self.env(env), cwd=self.dir,
-                                     start_new_session=True, pass_fds=pass_fds)
+                                     start_new_session=True, pass_fds=pass_fds,
+                                     preexec_fn=_set_rlimits(rlimits))
         if wrapper:
             self.daemon_pid = wait_until(self._find_wrapped, timeout=5,
                                          msg="stackd under %s" % wrapper[0])

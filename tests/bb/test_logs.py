@@ -2,6 +2,7 @@
 dropped (SPEC section 2, log_prefix and log =)."""
 
 import os
+import resource
 
 from conftest import level, proc, proc_status
 
@@ -49,6 +50,25 @@ def test_log_file_and_null(stack):
     assert "to-0file" in open(f).read()
     stack.hold_for(lambda: "to-0nowhere" not in _all_output(stack), 0.3, "log = null")
     assert "to-0file" not in _all_output(stack)
+
+
+def test_log_file_past_the_size_limit(stack):
+    # Under an RLIMIT_FSIZE (inherited from whoever started stackd), the
+    # write that crosses it fails with EFBIG; it must be a logged write
+    # failure, not the SIGXFSZ that kills stackd and orphans the stack.
+    f = stack.path("big.log")
+    stack.write(level("one") +
+                proc("big", "one", "sh -c 'i=0; while [ $i -lt 2000 ]; do "
+                     "echo line-$i-of-a-log-that-outgrows-the-limit; i=$((i+1)); done; "
+                     "exec sleep 300'", log="file:%s" % f) +
+                proc("other", "one", "sleep 300"))
+    stack.start(rlimits={resource.RLIMIT_FSIZE: (16384, 16384)})
+    stack.wait_level(1)
+    stack.wait_until(lambda: "cannot write children's output to %s" % f in stack.log(),
+                     msg="the failed write logged")
+    stack.check_alive()
+    assert stack.lvl("one")["state"] == "up"
+    assert os.path.getsize(f) <= 16384
 
 
 def test_fast_writer_blocks_instead_of_failing(stack):
