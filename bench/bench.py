@@ -720,7 +720,9 @@ def _orphan_burst(ctx, tool, rnd, line):
 def sc_climb(ctx, tool, rnd):
     """stackd only: 10 levels, each with one probe (the helper in probe
     mode, which stamps and exits 0, like `true`).  The gap between two
-    probe execs is one level's climb."""
+    probe execs is one level's climb; the probe's own cost is measured
+    again right before, as the host's load drifts over a run."""
+    cost = probe_cost(ctx.child, ctx.tmp, 15)
     run = Run(ctx, tool, [])
     probes = {k: [["probe", run.stamps.path, "L%d" % (k + 1)]]
               for k in range(10)}
@@ -734,7 +736,7 @@ def sc_climb(ctx, tool, rnd):
         ts = [run.stamps.first["L%d" % (k + 1)] for k in range(10)]
         for a, b in zip(ts, ts[1:]):
             ctx.add("climb_gap", tool, rnd, (b - a) / 1e9)
-            ctx.add("climb", tool, rnd, (b - a) / 1e9 - ctx.probe_cost)
+            ctx.add("climb", tool, rnd, (b - a) / 1e9 - cost)
     finally:
         run.close()
 
@@ -756,7 +758,19 @@ def restart_floor(child, tmp, n=15):
 
 
 def probe_cost(child, tmp, n=30):
-    """The probe's own fork/exec/exit/wait, spawned from here."""
+    """The probe's own fork/exec/exit/wait, timed by the helper in C
+    (probecost mode); from here, through the interpreter, if that fails --
+    which costs more than the probe on a slow host and makes the climb row
+    read low."""
+    path = os.path.join(tmp, "probecost")
+    try:
+        subprocess.run([child, "probecost", path, str(n)], timeout=30,
+                       check=True)
+        v = [int(l) / 1e9 for l in open(path).read().split()]
+        if len(v) == n:
+            return statistics.median(v)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        pass
     v = []
     for _ in range(n):
         t = now_ns()
@@ -1173,8 +1187,8 @@ def main():
         "command": os.environ.get("BENCH_COMMAND") or " ".join(
             shlex.quote(a) for a in [sys.executable] + sys.argv),
         "elapsed": time.monotonic() - t_begin,
-        "child": "bench/helper.c built %s; probe spawn+exit+wait from "
-                 "Python: %.3f ms; restart floor (a bare waitpid + "
+        "child": "bench/helper.c built %s; probe spawn+exit+wait (timed "
+                 "in C): %.3f ms; restart floor (a bare waitpid + "
                  "posix_spawn loop in C, kill → new exec): %s"
                  % ("static" if static else "dynamic", ctx.probe_cost * 1e3,
                     "%.2f ms" % ctx.floor if ctx.floor is not None

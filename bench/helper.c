@@ -19,6 +19,12 @@
  *                                run 20 ms, stamp "kill", SIGKILL it, wait
  *                                for it and spawn the next at once -- what
  *                                a supervisor that does nothing else costs
+ *   bchild probecost FILE N      what a probe costs its parent: N times,
+ *                                posix_spawn "probe /dev/null x" and wait
+ *                                for it; one line "NANOSECONDS" per run
+ *                                to FILE -- timed in C, so that the
+ *                                climb row subtracts the probe's cost and
+ *                                not an interpreter's
  *   bchild orphans FILE N [K]    PID-1 scenario, K bursts (default 1):
  *                                make N double-forked orphans that wait
  *                                on a pipe, release them all at once
@@ -313,6 +319,29 @@ floor_loop(const char *self, const char *file, int n)
 	}
 }
 
+static int
+probe_cost(const char *self, const char *file, int n)
+{
+	char		*args[] = { (char *)self, "probe", "/dev/null", "x",
+			    NULL };
+	long long	 t;
+	pid_t		 pid;
+	FILE		*f;
+	int		 i;
+
+	if ((f = fopen(file, "w")) == NULL)
+		return 1;
+	for (i = 0; i < n; i++) {
+		t = mono_ns();
+		if (posix_spawn(&pid, self, NULL, NULL, args, environ) != 0)
+			break;
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		fprintf(f, "%lld\n", mono_ns() - t);
+	}
+	return fclose(f) != 0 || i < n;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -348,6 +377,8 @@ main(int argc, char *argv[])
 	}
 	if (argc >= 4 && strcmp(argv[1], "floor") == 0)
 		return floor_loop(argv[0], argv[2], atoi(argv[3]));
+	if (argc >= 4 && strcmp(argv[1], "probecost") == 0)
+		return probe_cost(argv[0], argv[2], atoi(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "orphans") == 0) {
 		if (orphans(argv[2], atoi(argv[3]),
 		    argc >= 5 ? atoi(argv[4]) : 1) != 0)
@@ -355,6 +386,7 @@ main(int argc, char *argv[])
 		wait_forever();
 	}
 	fprintf(stderr, "usage: bchild run FILE TAG [wait|exit|ignore|"
-	    "notify:FD] | probe FILE TAG | floor FILE N | orphans FILE N [K]\n");
+	    "notify:FD] | probe FILE TAG | floor FILE N | probecost FILE N | "
+	    "orphans FILE N [K]\n");
 	return 2;
 }
