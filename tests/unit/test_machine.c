@@ -992,6 +992,32 @@ test_backoff_reset_kept_by_later_level(void **state)
 	assert_int_equal(H.m.retry_at - fail, 1000);
 }
 
+/* `stackctl target` with the target the stack already has ends a backoff
+ * in progress ("retry now", as documented in stackctl(1)), and keeps the
+ * backoff for the next failure. */
+static void
+test_same_target_ends_backoff(void **state)
+{
+	int	w;
+	msec_t	fail, backoff;
+
+	(void)state;
+	h_init(TIMEOUT_CONF);
+	w = P("w");
+	h_start(0);
+	(void)timeout_once(w);
+	fail = timeout_once(w);
+	backoff = H.m.backoff;
+	assert_true(H.m.retry_at > fail);
+	advance_to(fail + 10);
+	assert_int_equal(H.m.levels[1].state, LEVEL_DOWN);
+	assert_int_equal(machine_set_target(&H.m, H.m.target, H.now), 0);
+	drain();
+	assert_int_equal(H.m.levels[1].state, LEVEL_CLIMBING);
+	assert_int_equal(last_time(ACT_SPAWN, 1, w), fail + 10);
+	assert_int_equal(H.m.backoff, backoff);
+}
+
 /* The jitter stays within [base * 3/4, base], never below retry_min, and
  * does jitter: different seeds give different waits. */
 static void
@@ -3117,6 +3143,8 @@ main(void)
 		cmocka_unit_test_teardown(test_ready_delay, teardown),
 		cmocka_unit_test_teardown(test_ready_timeout, teardown),
 		cmocka_unit_test_teardown(test_backoff_reset_kept_by_later_level,
+		    teardown),
+		cmocka_unit_test_teardown(test_same_target_ends_backoff,
 		    teardown),
 		cmocka_unit_test_teardown(test_backoff_jitter_range, teardown),
 		cmocka_unit_test_teardown(test_stop_escalation, teardown),
