@@ -24,6 +24,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <ini.h>
 #include <limits.h>
@@ -35,7 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "parse.h"
@@ -43,6 +46,9 @@
 
 /* Debian's inih reads lines into a 200 byte buffer: 199 chars and a NUL. */
 #define PARSE_LINE_MAX		199
+/* An env_file line: as long as one environment string may be (the
+ * kernel's MAX_ARG_STRLEN, 32 pages). */
+#define PARSE_ENV_LINE_MAX	131072
 /* Far above any sane timeout, far below overflow when added to a clock. */
 #define PARSE_DURATION_MAX	((msec_t)10 * 365 * 24 * 3600 * 1000)
 #define PARSE_FD_MAX		1023
@@ -84,8 +90,7 @@ struct parse_ref {
 struct parse_state {
 	const char	*path;
 	FILE		*fp;
-	char		*buf;		/* getline's */
-	size_t		 bufsz;
+	char		 buf[PARSE_LINE_MAX + 3]; /* a line, \r, NUL */
 	int		 lineno;
 	int		 cont;		/* this line continues the last key */
 	int		 haskey;	/* inih has a prev_name */
@@ -715,6 +720,60 @@ parse_proc_log(struct parse_state *st, void *obj, const char *val)
 }
 
 /*
+ * path, opened for reading if it is a regular file.  A FIFO would block
+ * stackd's loop in open or read (a reload, for good), and a device such
+ * as /dev/zero would never end; O_NONBLOCK lets open return on a FIFO so
+ * that it can be refused.  NULL with errno set, EINVAL for "not a regular
+ * file".
+ */
+static FILE *
+parse_fopen(const char *path)
+{
+	struct stat	 sb;
+	FILE		*fp;
+	int		 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1)
+		return NULL;
+	if (fstat(fd, &sb) == -1)
+		;	/* errno says why */
+	else if (!S_ISREG(sb.st_mode))
+		errno = EINVAL;
+	else if ((fp = fdopen(fd, "r")) != NULL)
+		return fp;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+/*
+ * One line of fp into buf (cap bytes), without its newline: its length;
+ * -1 at the end or on a read error (ferror tells); cap if the line does
+ * not fit, whose rest is left unread -- one endless line must not grow
+ * stackd.  NUL bytes are kept: strlen(buf) != length tells of one.
+ */
+static ssize_t
+parse_getline(FILE *fp, char *buf, size_t cap)
+{
+	size_t	n = 0;
+	int	c;
+
+	while ((c = getc(fp)) != EOF && c != '\n') {
+		if (n == cap - 1) {
+			buf[n] = '\0';
+			return (ssize_t)cap;
+		}
+		buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	if (c == EOF && (n == 0 || ferror(fp)))
+		return -1;
+	return (ssize_t)n;
+}
+
+/*
  * One line of an env_file: KEY=VALUE, blank, or a # comment.  The value
  * is taken as it is, but for one pair of quotes around all of it.
  */
@@ -726,8 +785,9 @@ parse_env_line(struct parse_state *st, struct proc_conf *p,
 	char		**fenv, *kv;
 	size_t		 klen, vlen;
 
-	if (n > 0 && s[n - 1] == '\n')
-		s[--n] = '\0';
+	if (n > PARSE_ENV_LINE_MAX)
+		return parse_err(st, st->keyline, "env_file: %s:%d: line "
+		    "longer than %d bytes", path, lineno, PARSE_ENV_LINE_MAX);
 	if (n > 0 && s[n - 1] == '\r')
 		s[--n] = '\0';
 	if (strlen(s) != n)
@@ -769,18 +829,26 @@ parse_proc_env_file(struct parse_state *st, void *obj, const char *val)
 {
 	struct proc_conf	*p = obj;
 	FILE			*fp;
-	char			*line = NULL;
-	size_t			 sz = 0;
+	char			*line;
 	ssize_t			 n;
 	int			 lineno = 0, rc = 0;
 
 	if (val[0] != '/')
 		return parse_err(st, st->keyline, "env_file: '%s' is not an "
 		    "absolute path", val);
-	if ((fp = fopen(val, "re")) == NULL)
+	if ((fp = parse_fopen(val)) == NULL && errno == EINVAL)
+		return parse_err(st, st->keyline, "env_file: %s is not a "
+		    "regular file", val);
+	if (fp == NULL)
 		return parse_err(st, st->keyline, "env_file: cannot open %s: "
 		    "%s", val, strerror(errno));
-	while (rc == 0 && (n = getline(&line, &sz, fp)) != -1)
+	/* a \r and the NUL past the longest line */
+	if ((line = malloc(PARSE_ENV_LINE_MAX + 2)) == NULL) {
+		fclose(fp);
+		return parse_oom(st);
+	}
+	while (rc == 0 && (n = parse_getline(fp, line,
+	    PARSE_ENV_LINE_MAX + 2)) != -1)
 		rc = parse_env_line(st, p, val, ++lineno, line, (size_t)n);
 	if (rc == 0 && ferror(fp))
 		rc = parse_err(st, st->keyline, "env_file: cannot read %s: %s",
@@ -1456,17 +1524,15 @@ parse_reader(char *str, int num, void *arg)
 	if (st->failed)
 		return NULL;
 	errno = 0;
-	if ((n = getline(&st->buf, &st->bufsz, st->fp)) == -1) {
+	if ((n = parse_getline(st->fp, st->buf, sizeof(st->buf))) == -1) {
 		if (ferror(st->fp))
 			parse_err(st, 0, "cannot read: %s", strerror(errno));
 		return NULL;
 	}
 	st->lineno++;
-	if (n > 0 && st->buf[n - 1] == '\n')
+	if (n < (ssize_t)sizeof(st->buf) && n > 0 && st->buf[n - 1] == '\r')
 		st->buf[--n] = '\0';
-	if (n > 0 && st->buf[n - 1] == '\r')
-		st->buf[--n] = '\0';
-	if (strlen(st->buf) != (size_t)n) {
+	if (n < (ssize_t)sizeof(st->buf) && strlen(st->buf) != (size_t)n) {
 		parse_err(st, st->lineno, "NUL byte in line");
 		return NULL;
 	}
@@ -1628,7 +1694,6 @@ parse_cleanup(struct parse_state *st)
 
 	if (st->fp != NULL)
 		fclose(st->fp);
-	free(st->buf);
 	free(st->val);
 	free(st->target.name);
 	free(st->ready_level.name);
@@ -1649,7 +1714,9 @@ parse_file(const char *path, char *err, size_t errlen)
 	st.errlen = errlen;
 	if ((st.conf = parse_new_conf(path)) == NULL)
 		parse_err(&st, 0, "out of memory");
-	else if ((st.fp = fopen(path, "re")) == NULL)
+	else if ((st.fp = parse_fopen(path)) == NULL && errno == EINVAL)
+		parse_err(&st, 0, "not a regular file");
+	else if (st.fp == NULL)
 		parse_err(&st, 0, "cannot open: %s", strerror(errno));
 	else {
 		rc = ini_parse_stream(parse_reader, &st, parse_handler, &st);

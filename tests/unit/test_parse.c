@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -750,6 +751,49 @@ test_err_missing_file(void **state)
 	    "/nonexistent/stack.ini: cannot open: No such file or directory");
 }
 
+/* Only a regular file is read: a FIFO would block (a reload: stackd's
+ * whole loop, for good), /dev/zero would never end. */
+static void
+test_err_not_a_regular_file(void **state)
+{
+	char	 fifo[64], buf[256], want[256];
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "/tmp/stackfifo%ld", (long)getpid());
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_null(parse_file(fifo, terr, sizeof(terr)));
+	snprintf(want, sizeof(want), "%s: not a regular file", fifo);
+	assert_string_equal(terr, want);
+	assert_null(parse_file("/dev/zero", terr, sizeof(terr)));
+	assert_string_equal(terr, "/dev/zero: not a regular file");
+	assert_null(parse_file("/tmp", terr, sizeof(terr)));
+	assert_string_equal(terr, "/tmp: not a regular file");
+	snprintf(buf, sizeof(buf), MINIMAL "env_file = %s\n", fifo);
+	snprintf(want, sizeof(want), ":5: env_file: %s is not a regular "
+	    "file", fifo);
+	expect_error(buf, want);
+	expect_error(MINIMAL "env_file = /dev/zero\n",
+	    ":5: env_file: /dev/zero is not a regular file");
+	unlink(fifo);
+}
+
+/* One endless line is refused after PARSE_LINE_MAX, not read whole. */
+static void
+test_err_endless_line(void **state)
+{
+	char	*text;
+	size_t	 n = 1 << 20;
+
+	(void)state;
+	text = malloc(n + 1);
+	assert_non_null(text);
+	memset(text, 'x', n);
+	text[n] = '\0';
+	expect_error(text, ":1: line too long, continue it on an indented "
+	    "line");
+	free(text);
+}
+
 static void
 test_err_sections(void **state)
 {
@@ -1112,6 +1156,36 @@ test_err_env_file(void **state)
 	unlink(e);
 }
 
+/* An env_file line may be as long as an environment string, no longer. */
+static void
+test_env_file_long_line(void **state)
+{
+	char	 e[64], buf[256], want[256], *text;
+	size_t	 n = 131072 + 8;
+
+	(void)state;
+	text = malloc(n + 2);
+	assert_non_null(text);
+	memcpy(text, "A=", 2);
+	memset(text + 2, 'v', n - 2);
+	text[131072] = '\n';	/* line 1: 131072 bytes, fine */
+	memcpy(text + 131073, "B=", 2);	/* line 2: B=vvvvv */
+	text[n] = '\n';
+	text[n + 1] = '\0';
+	write_env(e, sizeof(e), text);
+	snprintf(buf, sizeof(buf), MINIMAL "env_file = %s\n", e);
+	config_free(parse_ok(buf));
+	unlink(e);
+	memset(text + 2, 'v', n - 2);	/* one line of 131080 bytes */
+	write_env(e, sizeof(e), text);
+	snprintf(buf, sizeof(buf), MINIMAL "env_file = %s\n", e);
+	snprintf(want, sizeof(want), ":5: env_file: %s:1: line longer than "
+	    "131072 bytes", e);
+	expect_error(buf, want);
+	unlink(e);
+	free(text);
+}
+
 static void
 test_limits_nice(void **state)
 {
@@ -1202,6 +1276,8 @@ main(void)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_long_section_name),
 		cmocka_unit_test(test_err_missing_file),
+		cmocka_unit_test(test_err_not_a_regular_file),
+		cmocka_unit_test(test_err_endless_line),
 		cmocka_unit_test(test_err_sections),
 		cmocka_unit_test(test_err_keys),
 		cmocka_unit_test(test_err_process_structure),
@@ -1211,6 +1287,7 @@ main(void)
 		cmocka_unit_test(test_err_env),
 		cmocka_unit_test(test_env_file),
 		cmocka_unit_test(test_err_env_file),
+		cmocka_unit_test(test_env_file_long_line),
 		cmocka_unit_test(test_limits_nice),
 		cmocka_unit_test(test_err_limits),
 		cmocka_unit_test(test_err_user_group),
