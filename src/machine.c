@@ -326,7 +326,10 @@ machine_step_once(struct machine *m, msec_t now)
 		}
 		goto out;
 	}
-	if (m->current < limit && now >= m->retry_at && m->retiring == 0)
+	/* A reload waiting for what it stops: the next climb is the new
+	 * file's, once the commit has put it in force. */
+	if (m->current < limit && now >= m->retry_at && m->retiring == 0 &&
+	    m->pending == NULL)
 		climb_start(m, m->current, now);
 out:
 	machine_alarm(m, now);
@@ -652,6 +655,9 @@ machine_shutdown(struct machine *m, msec_t now)
 		return;
 	}
 	machine_log(m, LOG_INFO, "shutting down from level %d", m->current);
+	if (m->pending != NULL)
+		machine_log(m, LOG_NOTICE, "reload: not applied, shutting "
+		    "down");
 	snprintf(machine_event(m, EVT_SHUTDOWN, -1, -1)->text, ACT_TEXTMAX,
 	    "requested");
 	m->shutting_down = true;

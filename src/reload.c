@@ -128,7 +128,9 @@ machine_reload_due(const struct machine *m)
 {
 	int	i;
 
-	if (m->pending == NULL || m->retiring > 0)
+	/* At shutdown it never is: a commit then would only start what
+	 * is being stopped, and tell systemd READY=1 after STOPPING=1. */
+	if (m->pending == NULL || m->retiring > 0 || m->shutting_down)
 		return false;
 	for (i = m->hold; i < m->cfg->nlevels; i++)
 		if (m->levels[i].state != LEVEL_DOWN)

@@ -1717,6 +1717,66 @@ test_reload_removed_from_stopping_level(void **state)
 	assert_int_equal(count_since(mark, ACT_EXIT, ANY, ANY), 1);
 }
 
+/* Nothing climbs while a reload waits: a level that comes down with a
+ * reload pending and the target raised meanwhile climbs with the new file
+ * once it is in force -- not with the old one first (which started the
+ * removed process again and left the new one unstarted). */
+static void
+test_reload_no_climb_before_commit(void **state)
+{
+	size_t	mark;
+	int	p2;
+
+	(void)state;
+	nretired = 0;
+	h_init(STACK_HDR "[level b]\n[process p2]\nlevel = b\n"
+	    "command = /bin/p2\n");
+	h_start(0);
+	assert_int_equal(H.m.current, 1);
+	p2 = P("p2");
+	H.on_signal[p2] = SIG_MANUAL;
+	assert_int_equal(machine_set_target(&H.m, 0, H.now), 0);
+	drain();
+	assert_int_equal(H.m.levels[0].state, LEVEL_STOPPING);
+	h_reload(STACK_HDR "[level b]\n[process q2]\nlevel = b\n"
+	    "command = /bin/q2\n");
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	mark = H.nlog;
+	advance_by(100);
+	h_exit(p2, SIGKILL);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 0);
+	h_reload_commit();
+	assert_int_equal(nretired, 0);
+	assert_int_equal(count_since(mark, ACT_SPAWN, 0, P("q2")), 1);
+	assert_int_equal(H.m.procs[P("q2")].state, PS_RUNNING);
+	assert_int_equal(H.m.current, 1);
+}
+
+/* A reload still waiting when shutdown begins is never put in force:
+ * that would start what is being stopped. */
+static void
+test_reload_pending_at_shutdown_dropped(void **state)
+{
+	size_t	mark;
+	int	c;
+
+	(void)state;
+	h_start_reload_stack();
+	c = P("c");
+	H.on_signal[c] = SIG_MANUAL;
+	h_reload(RL_ONE "[level two]\n");
+	assert_false(machine_reload_due(&H.m));
+	mark = H.nlog;
+	machine_shutdown(&H.m, H.now);
+	drain();
+	h_exit(c, SIGTERM);
+	assert_false(machine_reload_due(&H.m));
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, ANY), 0);
+	assert_int_equal(count_since(mark, ACT_EXIT, ANY, ANY), 1);
+}
+
 /* What only stackd reads while a process runs changes in place: a new
  * [stack] stop_timeout (inherited by every process), a process's restart,
  * stop_signal and probe_timeout restart nothing. */
@@ -3160,6 +3220,10 @@ main(void)
 		cmocka_unit_test_teardown(test_reload_moved_process_stops_first,
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_removed_from_stopping_level,
+		    teardown),
+		cmocka_unit_test_teardown(test_reload_no_climb_before_commit,
+		    teardown),
+		cmocka_unit_test_teardown(test_reload_pending_at_shutdown_dropped,
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_in_place_settings,
 		    teardown),
