@@ -636,7 +636,9 @@ machine_set_target(struct machine *m, int target, msec_t now)
 		m->retry_level = -1;
 	}
 	m->target = target;
-	m->target_by_operator = true;
+	/* The file's own target (top, unless it sets one) hands the target
+	 * back to the file: a reload that adds levels climbs them. */
+	m->target_by_operator = target != m->cfg->target;
 	machine_status_changed(m);
 	machine_step(m, now);
 	return 0;

@@ -1777,6 +1777,36 @@ test_reload_pending_at_shutdown_dropped(void **state)
 	assert_int_equal(count_since(mark, ACT_EXIT, ANY, ANY), 1);
 }
 
+/* `stackctl target top` (the file's own target) hands the target back to
+ * the file: a reload that adds a level then climbs it.  Any other target
+ * an operator sets stays through the reload. */
+static void
+test_reload_after_target_top_follows_file(void **state)
+{
+	(void)state;
+	nretired = 0;
+	h_init(RL_ONE);
+	h_start(0);
+	assert_int_equal(machine_set_target(&H.m, 0, H.now), 0);
+	drain();
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(H.m.current, 1);
+	h_reload(RL_ONE "[level two]\n[process c]\nlevel = two\n"
+	    "command = /bin/c\n");
+	h_reload_commit();
+	assert_int_equal(H.m.target, 2);
+	assert_int_equal(H.m.current, 2);
+	/* an operator's target below the file's stays */
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	h_reload(RL_ONE "[level two]\n[process c]\nlevel = two\n"
+	    "command = /bin/c\n[level three]\n");
+	h_reload_commit();
+	assert_int_equal(H.m.target, 1);
+	assert_int_equal(H.m.current, 1);
+}
+
 /* What only stackd reads while a process runs changes in place: a new
  * [stack] stop_timeout (inherited by every process), a process's restart,
  * stop_signal and probe_timeout restart nothing. */
@@ -3225,6 +3255,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_pending_at_shutdown_dropped,
 		    teardown),
+		cmocka_unit_test_teardown(
+		    test_reload_after_target_top_follows_file, teardown),
 		cmocka_unit_test_teardown(test_reload_in_place_settings,
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_cuts_the_backoff,
