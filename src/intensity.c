@@ -12,6 +12,7 @@
  * windows, which every fork copies the page tables of).
  * Pure: the caller passes the (monotonic) time.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,8 @@ intensity_init(struct window *w, int intensity)
 {
 	w->times = NULL;
 	w->n = w->cap = 0;
-	w->max = intensity + 1;
+	/* INT_MAX (the parser allows it) means "never" all the same. */
+	w->max = intensity < INT_MAX ? intensity + 1 : INT_MAX;
 	return 0;
 }
 

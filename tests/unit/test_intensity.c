@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <limits.h>
+
 #include <stdbool.h>
 
 #include "intensity.h"
@@ -108,6 +110,21 @@ test_intensity_zero(void **state)
 	assert_true(intensity_add(&w, 1234, PERIOD, 0));
 	/* and so does one long after */
 	assert_true(intensity_add(&w, 1234 + 10 * PERIOD, PERIOD, 0));
+	intensity_free(&w);
+}
+
+/* The largest intensity the parser takes: never exceeded, and counted. */
+static void
+test_intensity_int_max(void **state)
+{
+	struct window	w;
+
+	(void)state;
+	assert_int_equal(intensity_init(&w, INT_MAX), 0);
+	assert_false(intensity_add(&w, 1, PERIOD, INT_MAX));
+	assert_false(intensity_add(&w, 2, PERIOD, INT_MAX));
+	assert_false(intensity_add(&w, 3, PERIOD, INT_MAX));
+	assert_int_equal(intensity_count(&w, 4, PERIOD), 3);
 	intensity_free(&w);
 }
 
@@ -230,6 +247,7 @@ main(void)
 		cmocka_unit_test(test_spread_beyond_period),
 		cmocka_unit_test(test_boundary_exactly_period),
 		cmocka_unit_test(test_intensity_zero),
+		cmocka_unit_test(test_intensity_int_max),
 		cmocka_unit_test(test_intensity_one),
 		cmocka_unit_test(test_count_after_expiry),
 		cmocka_unit_test(test_recovers_after_exceeding),
