@@ -1615,21 +1615,27 @@ parse_defaults(struct stack_conf *conf)
 	}
 }
 
-/* The file's name without directory and ".ini". */
-static int
-parse_default_name(struct parse_state *st)
+/* The file's name without directory and ".ini"; NULL: out of memory. */
+static char *
+parse_name_from_path(const char *path)
 {
 	const char	*base;
 	size_t		 n;
 
-	if (st->conf->name != NULL)
-		return 0;
-	base = strrchr(st->path, '/');
-	base = base == NULL ? st->path : base + 1;
+	base = strrchr(path, '/');
+	base = base == NULL ? path : base + 1;
 	n = strlen(base);
 	if (n > 4 && strcmp(base + n - 4, ".ini") == 0)
 		n -= 4;
-	if ((st->conf->name = strndup(base, n)) == NULL)
+	return strndup(base, n);
+}
+
+static int
+parse_default_name(struct parse_state *st)
+{
+	if (st->conf->name != NULL)
+		return 0;
+	if ((st->conf->name = parse_name_from_path(st->path)) == NULL)
 		return parse_oom(st);
 	/* The name goes into the socket path and metric labels. */
 	if (!parse_name_ok(st->conf->name))
@@ -1734,4 +1740,88 @@ parse_file(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	return st.conf;
+}
+
+/* --- the socket keys alone (stackctl -f) -------------------------------- */
+
+/* Lines for inih, bounded as parse_reader's; a longer one reads as empty. */
+static char *
+parse_loose_reader(char *str, int num, void *arg)
+{
+	char	buf[PARSE_LINE_MAX + 3];
+	ssize_t	n;
+
+	if ((n = parse_getline(arg, buf, sizeof(buf))) == -1)
+		return NULL;
+	if (n >= num || n == (ssize_t)sizeof(buf))
+		n = 0;
+	memcpy(str, buf, (size_t)n);
+	str[n] = '\0';
+	return str;
+}
+
+struct parse_loose {
+	struct stack_conf	*conf;
+	bool			 oom;
+};
+
+/* The first [stack] name and control; a continuation line is no value. */
+static int
+parse_loose_handler(void *arg, const char *section, const char *key,
+    const char *val)
+{
+	struct parse_loose	*pl = arg;
+	char			**dst = NULL;
+
+	if (strcmp(section, "stack") != 0 || key == NULL)
+		return 1;
+	if (strcmp(key, "name") == 0)
+		dst = &pl->conf->name;
+	else if (strcmp(key, "control") == 0)
+		dst = &pl->conf->control;
+	if (dst == NULL || *dst != NULL || *val == '\0')
+		return 1;
+	if ((*dst = strdup(val)) == NULL)
+		pl->oom = true;
+	return 1;
+}
+
+struct stack_conf *
+parse_socket_keys(const char *path, char *err, size_t errlen)
+{
+	struct parse_state	 st;
+	struct parse_loose	 pl;
+	struct stack_conf	*conf;
+	FILE			*fp;
+	int			 rc;
+
+	memset(&st, 0, sizeof(st));
+	st.path = path;
+	st.err = err;
+	st.errlen = errlen;
+	if ((conf = parse_new_conf(path)) == NULL) {
+		parse_err(&st, 0, "out of memory");
+		return NULL;
+	}
+	if ((fp = parse_fopen(path)) == NULL) {
+		if (errno == EINVAL)
+			parse_err(&st, 0, "not a regular file");
+		else
+			parse_err(&st, 0, "cannot open: %s", strerror(errno));
+		config_free(conf);
+		return NULL;
+	}
+	/* Its errors are the daemon's to report; only memory counts. */
+	pl.conf = conf;
+	pl.oom = false;
+	rc = ini_parse_stream(parse_loose_reader, fp, parse_loose_handler,
+	    &pl);
+	if (rc == -2 || pl.oom || ferror(fp) || (conf->name == NULL &&
+	    (conf->name = parse_name_from_path(path)) == NULL)) {
+		parse_err(&st, 0, ferror(fp) ? "cannot read" : "out of memory");
+		config_free(conf);
+		conf = NULL;
+	}
+	fclose(fp);
+	return conf;
 }

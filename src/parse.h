@@ -17,6 +17,16 @@
  */
 struct stack_conf *parse_file(const char *path, char *err, size_t errlen);
 
+/*
+ * Only what finds the control socket -- [stack] name (else the file's
+ * name) and control -- read loosely, every other line ignored: stackctl
+ * must reach a stackd whose file is being edited or has a mistake in it
+ * (the daemon judges the file itself at reload).  NULL, with err as
+ * parse_file's, only if PATH cannot be read or memory runs out.
+ */
+struct stack_conf *parse_socket_keys(const char *path, char *err,
+	    size_t errlen);
+
 /* Value parsers: 0 on success, -1 on a bad value. */
 int	parse_duration(const char *, msec_t *);	/* 250ms 10s 2m 1h 1.5 */
 int	parse_bool(const char *, bool *);	/* yes/no/true/false/on/off/1/0 */

@@ -243,7 +243,7 @@ ctl_socket(const char *sock, const char *file)
 	if (file == NULL)
 		file = access("stack.ini", F_OK) == 0 ? "stack.ini" :
 		    "/etc/stackd/stack.ini";
-	if ((cfg = parse_file(file, err, sizeof(err))) == NULL) {
+	if ((cfg = parse_socket_keys(file, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "stackctl: %s\n", err);
 		exit(EXIT_UNREACHABLE);
 	}

@@ -163,6 +163,25 @@ def test_stackctl_file_option_no_daemon_exit_4(stack):
     assert r.returncode == 4, r
 
 
+def test_stackctl_file_option_with_a_broken_file(stack):
+    # The file is read only for the socket: a typo in it must not cut
+    # stackctl -f off from the stackd still running the old file (the
+    # container HEALTHCHECK and the pod probes use -f); reload reports the
+    # typo, as SPEC says, with exit 1.
+    stack.write(level("one") + proc("p", "one", "sleep 300"))
+    stack.start()
+    stack.wait_level(1)
+    with open(stack.ini, "a") as f:
+        f.write("bogus = 1\n")
+    r = stack.ctl("-f", stack.ini, "ready", "0", sock=False)
+    assert r.returncode == 0, r
+    r = stack.ctl("-f", stack.ini, "reload", sock=False)
+    assert r.returncode == 1, r
+    assert "%s:" % stack.ini in r.stdout + r.stderr, r
+    assert "unknown key 'bogus'" in r.stdout + r.stderr, r
+    assert stack.lvl("one")["state"] == "up"
+
+
 @pytest.mark.parametrize("args", [
     [], ["frobnicate"], ["target"], ["wait"], ["status", "--xml"],
     ["wait", "1", "--timeout", "soon"], ["--bogus", "status"],
