@@ -659,7 +659,8 @@ control_mkdir(const char *path)
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return;
 	*slash = '\0';
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+	/* Only its owner (or root) may reach the socket anyway. */
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		log_errno("control: mkdir %s", dir);
 }
 
@@ -667,7 +668,7 @@ int
 control_init(struct daemon *d)
 {
 	struct sockaddr_un	sun;
-	char			err[160];
+	char			err[256];
 	mode_t			old;
 	int			fd;
 
@@ -678,6 +679,12 @@ control_init(struct daemon *d)
 		return -1;
 	}
 	control_mkdir(d->control_path);
+	if (d->cfg->control == NULL &&
+	    ctlpath_dir_trusted(d->control_path, err, sizeof(err)) == -1) {
+		log_msg(LOG_ERR, "control: %s", err);
+		d->control_path[0] = '\0';
+		return -1;
+	}
 	if (control_probe_live(d->control_path) == -1) {
 		d->control_path[0] = '\0';
 		return -1;

@@ -3,11 +3,14 @@
  * $RUNTIME_DIRECTORY/NAME.sock (systemd's RuntimeDirectory=; the first of
  * several), else /run/stackd/NAME.sock for root, else
  * $XDG_RUNTIME_DIR/stackd/NAME.sock.  A user without XDG_RUNTIME_DIR gets
- * /tmp/stackd-UID/NAME.sock, documented in stackd(8).
+ * /tmp/stackd-UID/NAME.sock, documented in stackd(8) -- in a directory
+ * anyone can create first, hence ctlpath_dir_trusted.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -38,4 +41,42 @@ ctlpath(const struct stack_conf *cfg, char *buf, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Another user who owns the directory (made in advance under /tmp, say)
+ * could remove the socket and put their own in its place: stackd would
+ * be unreachable, and stackctl would talk to them.  stat, not lstat: a
+ * symbolic link is judged by where it leads.
+ */
+int
+ctlpath_dir_trusted(const char *sockpath, char *err, size_t len)
+{
+	char		 dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char		*slash;
+	struct stat	 sb;
+
+	snprintf(dir, sizeof(dir), "%s", sockpath);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &sb) == -1)
+		return 0;	/* connect or bind will say why */
+	if (!S_ISDIR(sb.st_mode))
+		snprintf(err, len, "control socket directory %s is not a "
+		    "directory", dir);
+	else if (sb.st_uid != geteuid() && sb.st_uid != 0)
+		snprintf(err, len, "control socket directory %s belongs to "
+		    "uid %lu, not to this user or root; refusing it", dir,
+		    (unsigned long)sb.st_uid);
+	else if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (sb.st_mode & S_ISVTX) == 0)
+		snprintf(err, len, "control socket directory %s is writable "
+		    "by others; refusing it", dir);
+	else
+		return 0;
+	return -1;
 }

@@ -252,6 +252,12 @@ ctl_socket(const char *sock, const char *file)
 		config_free(cfg);
 		exit(EXIT_UNREACHABLE);
 	}
+	if (cfg->control == NULL &&
+	    ctlpath_dir_trusted(path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "stackctl: %s\n", err);
+		config_free(cfg);
+		exit(EXIT_UNREACHABLE);
+	}
 	config_free(cfg);
 	return path;
 }

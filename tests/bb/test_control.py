@@ -366,3 +366,23 @@ def test_shutdown_at_level_zero_gets_its_reply(stack):
     r = stack.ctl("shutdown")
     assert r.returncode == 0, (r.returncode, r.stderr)
     assert stack.wait_exit() == 0
+
+
+def test_default_socket_dir_of_another_user_refused(stack):
+    # Whoever owns the directory of a default socket path could replace
+    # the socket (the /tmp/stackd-UID fallback is anyone's to create
+    # first): stackd refuses to start there, and stackctl to connect.
+    rt = stack.path("rt")
+    os.mkdir(rt)
+    os.chown(rt, 4343, 4343)
+    os.chmod(rt, 0o777)
+    stack.write(level("one") + proc("p", "one", "sleep 300"), control=None)
+    stack.start(env={"RUNTIME_DIRECTORY": rt}, wait_socket=False)
+    assert stack.wait_exit(timeout=10) == 1
+    assert "control socket directory %s belongs to uid 4343" % rt in stack.log()
+    assert os.listdir(rt) == []
+    env = dict(os.environ, RUNTIME_DIRECTORY=rt)
+    r = subprocess.run([stack.build.stackctl, "-f", stack.ini, "status"],
+                       capture_output=True, text=True, env=env, timeout=10)
+    assert r.returncode == 4, r
+    assert "belongs to uid 4343" in r.stderr, r
