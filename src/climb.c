@@ -123,7 +123,6 @@ climb_check_ready(struct machine *m, int lvl, msec_t now)
 	m->gen++;
 	l->probe_failures = 0;
 	m->current = lvl + 1;
-	m->failed_climbs = 0;
 	climb_backoff_settle(m, now);
 	m->stable_at = now + m->cfg->retry_max;
 	machine_log(m, LOG_NOTICE, "level %d/%d (%s) up", lvl + 1,
@@ -133,14 +132,21 @@ climb_check_ready(struct machine *m, int lvl, msec_t now)
 	machine_status_changed(m);
 }
 
-/* The attempt failed (machine_fail has counted it): stop the level. */
+/* One more consecutive failed climb, for give_up_after. */
 void
-climb_failed(struct machine *m, int lvl, msec_t now)
+climb_count_failure(struct machine *m, msec_t now)
 {
 	m->failed_climbs++;
 	if (m->cfg->give_up_after > 0 &&
 	    m->failed_climbs >= m->cfg->give_up_after)
 		machine_give_up(m, now);
+}
+
+/* The attempt failed (machine_fail has counted it): stop the level. */
+void
+climb_failed(struct machine *m, int lvl, msec_t now)
+{
+	climb_count_failure(m, now);
 	rewind_level_stop(m, lvl, now);
 }
 
@@ -155,10 +161,11 @@ climb_random(struct machine *m)
 }
 
 /*
- * The backoff resets once the stack has stayed up for retry_max since a
- * level last came up.  Nothing needs that moment but the next failure or
- * level up, so they apply it, late, instead of a timer that would wake an
- * idle stackd retry_max after every climb.
+ * The backoff, and the count of failed climbs, reset once the stack has
+ * stayed up for retry_max since a level last came up.  Nothing needs that
+ * moment but the next failure or level up, so they apply it, late,
+ * instead of a timer that would wake an idle stackd retry_max after every
+ * climb.
  */
 void
 climb_backoff_settle(struct machine *m, msec_t now)
@@ -166,6 +173,7 @@ climb_backoff_settle(struct machine *m, msec_t now)
 	if (now >= m->stable_at) {
 		m->stable_at = MSEC_NEVER;
 		m->backoff = m->cfg->retry_min;
+		m->failed_climbs = 0;
 	}
 }
 
@@ -203,6 +211,8 @@ climb_backoff_start(struct machine *m, int lvl, msec_t now)
 	if (m->retry_level != lvl)
 		return;
 	m->retry_level = -1;
+	if (m->shutting_down)
+		return;		/* given up: there is no next attempt */
 	m->retry_at = now + m->retry_wait;
 	machine_log(m, LOG_INFO, "next climb attempt in %lldms",
 	    (long long)m->retry_wait);

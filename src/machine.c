@@ -244,12 +244,17 @@ machine_fail(struct machine *m, int lvl, msec_t now, const char *fmt, ...)
 	struct level_rt	*l = &m->levels[lvl];
 	va_list		 ap;
 	char		 why[ACT_TEXTMAX - 40];
+	bool		 quick;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	snprintf(m->last_failure, sizeof(m->last_failure), "%s: %s",
 	    m->cfg->levels[lvl].name, why);
+	/* Up for less than retry_max: it climbed and fell at once, which
+	 * is a failed climb for give_up_after as for the backoff. */
+	quick = l->state == LEVEL_UP && m->stable_at != MSEC_NEVER &&
+	    now < m->stable_at;
 	l->failures_total++;
 	climb_backoff(m, lvl, now);
 	if (l->state == LEVEL_CLIMBING) {
@@ -266,6 +271,8 @@ machine_fail(struct machine *m, int lvl, msec_t now, const char *fmt, ...)
 		l->failed = true;
 		if (m->cap > lvl)
 			m->cap = lvl;
+		if (quick)
+			climb_count_failure(m, now);
 	}
 	machine_status_changed(m);
 }
@@ -667,7 +674,8 @@ machine_shutdown(struct machine *m, msec_t now)
 	machine_step(m, now);
 }
 
-/* Give up after give_up_after consecutive failed climbs: stop and exit 3. */
+/* Give up after give_up_after consecutive failed climbs (a level that
+ * fell within retry_max of coming up among them): stop and exit 3. */
 void
 machine_give_up(struct machine *m, msec_t now)
 {

@@ -273,6 +273,7 @@ void	 machine_fail(struct machine *, int level, msec_t now,
 void	 climb_start(struct machine *, int level, msec_t now);
 void	 climb_check_ready(struct machine *, int level, msec_t now);
 void	 climb_failed(struct machine *, int level, msec_t now);
+void	 climb_count_failure(struct machine *, msec_t now);
 void	 climb_backoff(struct machine *, int lvl, msec_t now);
 bool	 climb_probes_passed(const struct machine *, int lvl);
 void	 climb_backoff_start(struct machine *, int lvl, msec_t now);

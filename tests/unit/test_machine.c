@@ -934,7 +934,8 @@ test_ready_timeout(void **state)
 	advance_by(100);
 	h_ready(w);
 	assert_int_equal(H.m.current, 2);
-	assert_int_equal(H.m.failed_climbs, 0);
+	/* counted until the stack stays up for retry_max */
+	assert_int_equal(H.m.failed_climbs, 4);
 	up = H.now;
 	assert_int_equal(H.m.stable_at, up + 4000);
 	advance_to(up + 100);
@@ -2109,7 +2110,7 @@ test_oneshot(void **state)
 	h_exit(init, EXITED(0));
 	assert_int_equal(H.m.procs[init].state, PS_DONE);
 	assert_int_equal(H.m.current, 1);
-	assert_int_equal(H.m.failed_climbs, 0);
+	assert_int_equal(H.m.failed_climbs, 2);	/* until stable */
 	/* and it is not run again while the level stays up */
 	advance_by(60000);
 	assert_int_equal(count_spawns(init), 3);
@@ -2516,18 +2517,22 @@ test_give_up(void **state)
 	assert_int_equal(count_spawns(a), 1);
 }
 
-/* Failed climbs must be consecutive: a success in between resets them. */
+#define GIVE_UP_CONF \
+	STACK_HDR \
+	"give_up_after = 2\n" \
+	"[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n" \
+	"[level two]\nready_timeout = 1s\nintensity = 0\n" \
+	"[process b]\nlevel = two\ncommand = /bin/b\nready = notify\n"
+
+/* Failed climbs must be consecutive: a level that stays up for retry_max
+ * resets the count, and its later failure is no failed climb. */
 static void
 test_give_up_consecutive(void **state)
 {
 	int	b;
 
 	(void)state;
-	h_init(STACK_HDR
-	    "give_up_after = 2\n"
-	    "[level one]\n[process a]\nlevel = one\ncommand = /bin/a\n"
-	    "[level two]\nready_timeout = 1s\nintensity = 0\n"
-	    "[process b]\nlevel = two\ncommand = /bin/b\nready = notify\n");
+	h_init(GIVE_UP_CONF);
 	b = P("b");
 	h_start(0);
 	advance_to(1000);
@@ -2535,15 +2540,43 @@ test_give_up_consecutive(void **state)
 	run_until_climbing(1, 10000);
 	h_ready(b);
 	assert_int_equal(H.m.current, 2);
+	advance_by(8000);		/* retry_max */
+	h_exit(b, EXITED(1));		/* fails after a stable spell */
 	assert_int_equal(H.m.failed_climbs, 0);
-	advance_by(10);
-	h_exit(b, EXITED(1));		/* fails while up: not a climb */
 	assert_int_equal(H.m.current, 1);
 	run_until_climbing(1, 100000);
 	advance_by(1000);		/* times out */
 	assert_int_equal(H.m.failed_climbs, 1);
 	assert_int_equal(H.nexit, 0);
 	assert_int_equal(H.m.current, 1);
+}
+
+/* A level that comes up and falls at once is a failed climb: a flapping
+ * level cannot keep give_up_after from ever firing. */
+static void
+test_give_up_on_quick_falls(void **state)
+{
+	int	b;
+
+	(void)state;
+	h_init(GIVE_UP_CONF);
+	b = P("b");
+	h_start(0);
+	run_until_climbing(1, 10000);
+	h_ready(b);
+	assert_int_equal(H.m.current, 2);
+	advance_by(10);
+	h_exit(b, EXITED(1));
+	assert_int_equal(H.m.failed_climbs, 1);
+	assert_int_equal(H.nexit, 0);
+	run_until_climbing(1, 100000);
+	h_ready(b);
+	advance_by(10);
+	h_exit(b, EXITED(1));
+	assert_int_equal(H.m.failed_climbs, 2);
+	drain();
+	assert_int_equal(H.nexit, 1);
+	assert_int_equal(H.exit_code, 3);
 }
 
 /* --- 15. alarm ----------------------------------------------------------- */
@@ -3283,6 +3316,7 @@ main(void)
 		cmocka_unit_test_teardown(test_shutdown_at_zero, teardown),
 		cmocka_unit_test_teardown(test_give_up, teardown),
 		cmocka_unit_test_teardown(test_give_up_consecutive, teardown),
+		cmocka_unit_test_teardown(test_give_up_on_quick_falls, teardown),
 		cmocka_unit_test_teardown(test_alarm, teardown),
 		cmocka_unit_test_teardown(test_alarm_resets, teardown),
 		cmocka_unit_test_teardown(test_alarm_disabled, teardown),
