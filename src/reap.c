@@ -30,13 +30,20 @@
  * Group remnants.  A supervised process leads its own process group; when
  * it exits, whatever it left in the group (the worker of a wrapper script)
  * would run on unsupervised beside its successor.  So the group gets the
- * process's stop_signal at once and SIGKILL after its stop_timeout, as
- * systemd's KillMode=control-group does.  The late SIGKILL does not go to
- * the pgid blindly -- by then the number could name a new group -- but to
- * each process still in that group that started before the leader was
- * reaped (start time from /proc/PID/stat).  Oneshots are exempt: what a
- * oneshot leaves running is usually its purpose (a legacy start script);
- * it runs until shutdown.  Nothing is scheduled when nothing was left.
+ * process's stop_signal at once (unless it is being stopped, and so has
+ * had it already) and SIGKILL after its stop_timeout, as systemd's
+ * KillMode=control-group does.  Until the group is empty the machine is
+ * not told of the exit: a level is down, and a process restarted, only
+ * once all of it is gone -- the level below is never stopped under a
+ * worker still draining.  The group is looked at (kill(-pgid, 0)) each
+ * time an orphan is reaped, which is how its members end: the leader is
+ * gone, so they are ours.  The late SIGKILL does not go to the pgid
+ * blindly -- by then the number could name a new group -- but to each
+ * process still in that group that started before the leader was reaped
+ * (start time from /proc/PID/stat); the exit is told then at the latest.
+ * Oneshots are exempt: what a oneshot leaves running is usually its
+ * purpose (a legacy start script); it runs until shutdown.  Nothing is
+ * scheduled when nothing was left.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -59,9 +66,11 @@
 /* A group whose leader is gone: SIGKILL to what is left at kill_at. */
 struct remnant {
 	struct remnant		*next;
-	pid_t			 pgid;
+	pid_t			 pgid;		/* and the leader's pid */
 	unsigned long long	 born_before;	/* start time, clock ticks */
 	msec_t			 kill_at;
+	bool			 untold;	/* the exit is still to tell */
+	int			 status;	/* the leader's */
 	char			 name[64];
 };
 
@@ -210,6 +219,37 @@ reap_remnant_kill(struct remnant *due)
 	closedir(dir);
 }
 
+/* The whole group of r's leader is gone (or killed): tell its exit. */
+static void
+reap_remnant_tell(struct daemon *d, struct remnant *r)
+{
+	int	i;
+
+	if (!r->untold)
+		return;
+	r->untold = false;
+	if ((i = machine_proc_by_pid(&d->m, r->pgid)) >= 0)
+		machine_proc_exited(&d->m, i, r->status, now_msec());
+}
+
+/* An orphan was reaped: tell the exits whose groups it emptied. */
+static void
+reap_remnant_check(struct daemon *d)
+{
+	struct remnant	*r, **rp;
+
+	for (rp = &remnants; (r = *rp) != NULL; ) {
+		if (!r->untold || kill(-r->pgid, 0) == 0 || errno != ESRCH) {
+			rp = &r->next;
+			continue;
+		}
+		*rp = r->next;
+		reap_remnant_tell(d, r);
+		free(r);
+	}
+	reap_remnant_arm(d);
+}
+
 static void
 reap_remnant_due(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -230,34 +270,52 @@ reap_remnant_due(struct ev_loop *loop, ev_timer *w, int revents)
 		reap_remnant_kill(due);
 	while ((r = due) != NULL) {
 		due = r->next;
+		reap_remnant_tell(d, r);
 		free(r);
 	}
 	reap_remnant_arm(d);
+	daemon_run(d);
 }
 
-/* Supervised process i (leader of group pid) was reaped. */
-static void
-reap_group_left(struct daemon *d, int i, pid_t pid)
+/*
+ * Supervised process i (leader of group pid) was reaped with status: true
+ * if it left processes in its group, whose end the exit now waits for.
+ */
+static bool
+reap_group_left(struct daemon *d, int i, pid_t pid, int status)
 {
 	const struct proc_conf	*pc = &d->cfg->procs[i];
 	struct remnant		*r;
+	bool			 stopping;
 
-	if (pc->type == PROC_ONESHOT || kill(-pid, pc->stop_signal) == -1)
-		return;		/* ESRCH: nothing was left */
-	(void)kill(-pid, SIGCONT);
-	log_msg(LOG_INFO, "process %s: sending SIG%s to what it left in "
-	    "its process group", pc->name, sigabbrev_np(pc->stop_signal));
+	if (pc->type == PROC_ONESHOT)
+		return false;
+	/* Being stopped, the group had its stop signal with the leader. */
+	stopping = d->m.procs[i].state == PS_STOPPING;
+	if (kill(-pid, stopping ? 0 : pc->stop_signal) == -1)
+		return false;	/* ESRCH: nothing was left */
+	if (!stopping) {
+		(void)kill(-pid, SIGCONT);
+		log_msg(LOG_INFO, "process %s: sending SIG%s to what it left "
+		    "in its process group", pc->name,
+		    sigabbrev_np(pc->stop_signal));
+	} else
+		log_msg(LOG_INFO, "process %s: waiting for what it left in "
+		    "its process group", pc->name);
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		log_errno("reap_group_left");
-		return;
+		return false;
 	}
 	r->pgid = pid;
 	r->born_before = reap_boot_ticks();
 	r->kill_at = now_msec() + pc->stop_timeout;
+	r->untold = true;
+	r->status = status;
 	snprintf(r->name, sizeof(r->name), "process %s", pc->name);
 	r->next = remnants;
 	remnants = r;
 	reap_remnant_arm(d);
+	return true;
 }
 
 static struct reap_watch **
@@ -365,15 +423,17 @@ reap_one(struct daemon *d, pid_t pid, int status)
 	spawn_settle(pid);
 	relay_drain(d, pid);
 	if ((i = machine_proc_by_pid(&d->m, pid)) >= 0) {
-		reap_group_left(d, i, pid);
 		ready_reaped(d, i);
-		machine_proc_exited(&d->m, i, status, now_msec());
+		if (!reap_group_left(d, i, pid, status))
+			machine_proc_exited(&d->m, i, status, now_msec());
 		return;
 	}
 	if (launcher_reaped(pid, status) ||
 	    probe_reaped(d, pid, status) || hook_reaped(d, pid, status) ||
 	    reconfigure_reaped(d, pid, status))
 		return;
+	if (remnants != NULL)
+		reap_remnant_check(d);
 	/* Orphans are reaped silently while the stack runs (a process that
 	 * forks short-lived helpers would flood the log); at shutdown each
 	 * one is worth a line, since stackd waited for it. */

@@ -241,3 +241,26 @@ def test_single_probe_failure_below_threshold_tolerated(stack):
     st = stack.status()
     assert st["levels"][0]["failures"] == 0 and st["level"] == 1
     assert stack.pid("p1", st) == p1
+
+
+def test_restart_waits_for_the_rest_of_the_group(stack):
+    # The main process of a wrapper crashes; its worker gets the stop
+    # signal and drains: the successor starts only once it is gone, never
+    # beside it.
+    log = stack.path("runs.log")
+    cmd = stack.script("wrapper", """#!/bin/sh
+(trap "sleep 0.5; echo drained >> %s; exit 0" TERM
+ echo armed >> %s
+ while :; do sleep 0.05; done) &
+echo run >> %s
+exec sleep 300
+""" % (log, log, log))
+    stack.write(level("one") + proc("w", "one", cmd))
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: "armed" in stack.lines("runs.log"), msg="worker armed")
+    os.kill(stack.pid("w"), signal.SIGKILL)
+    stack.wait_until(lambda: stack.lines("runs.log").count("run") == 2,
+                     msg="the restart")
+    lines = [l for l in stack.lines("runs.log") if l != "armed"]
+    assert lines == ["run", "drained", "run"], lines

@@ -162,3 +162,22 @@ def test_shutdown_from_retrying_is_prompt(stack):
     rc = stack.stop()
     assert rc == 0
     assert time.monotonic() - t < 3, "shutdown must not wait for the backoff"
+
+
+def test_level_down_only_once_its_whole_group_is(stack):
+    # A wrapper whose worker drains on TERM: the wrapper's main process
+    # dies at once, but level two is down -- and level one stopped -- only
+    # once the worker is gone too (KillMode=control-group, top-down).
+    d = stack.dir
+    worker = ("sh -c '(trap \"sleep 0.5; echo worker >> %s/stop.log; exit 0\" TERM; "
+              "echo worker >> %s/armed; while :; do sleep 0.05; done) & exec sleep 300'"
+              % (d, d))
+    stack.write(level("one") + proc("p1", "one", stopper(stack, "p1")) +
+                level("two") + proc("w", "two", worker))
+    stack.start()
+    stack.wait_level(2)
+    stack.wait_armed("p1")
+    stack.wait_until(lambda: stack.read("armed"), msg="the worker's trap is set")
+    assert stack.stop() == 0
+    assert stack.lines("stop.log") == ["worker", "p1"]
+    assert "process w: waiting for what it left in its process group" in stack.log()
