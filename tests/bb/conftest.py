@@ -73,6 +73,48 @@ class Build:
         return "Build(%s)" % self.name
 
 
+# For tests that switch to another uid (or chown to one): skipped, not
+# failed, when the suite runs unprivileged.
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="needs root (switches to another uid)")
+
+
+# stackd as PID 1 of a new PID namespace (the container tests).
+UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
+
+
+def need_pid_namespace():
+    """Skip (EPERM) or fail (no unshare) unless UNSHARE works here."""
+    try:
+        r = subprocess.run(UNSHARE + ["true"], capture_output=True, text=True,
+                           timeout=10)
+    except FileNotFoundError:
+        pytest.fail("unshare (util-linux) is not installed")
+    if r.returncode != 0 and ("Operation not permitted" in r.stderr
+                              or "EPERM" in r.stderr):
+        pytest.skip("cannot create a PID namespace here: %s" % r.stderr.strip())
+    assert r.returncode == 0, "%s true: %r" % (" ".join(UNSHARE), r)
+
+
+# No test may hang the suite (a blocking read whose data never comes):
+# past this it fails, SIGALRM raising out of whatever call it waits in, and
+# the fixtures' teardown still stops every stackd it started.
+TEST_TIMEOUT = int(os.environ.get("STACKD_TEST_TIMEOUT", "300"))
+
+
+@pytest.fixture(autouse=True)
+def _test_deadline():
+    def expire(signum, frame):
+        raise Timeout("the test was still running after %d s" % TEST_TIMEOUT)
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(TEST_TIMEOUT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
 @pytest.fixture(params=BUILDS, ids=BUILDS)
 def build(request):
     return Build(request.param).check()
@@ -458,6 +500,13 @@ class Stack:
             pass
 
     # ---- status accessors -------------------------------------------
+
+    def snapshot(self):
+        """What a request that must change nothing may not change: level,
+        target and each process's pid."""
+        st = self.status()
+        return (st["level"], st["target"],
+                {p["name"]: p["pid"] for p in st["processes"]})
 
     def lvl(self, name, st=None):
         st = st or self.status()

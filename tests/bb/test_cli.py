@@ -134,8 +134,8 @@ def test_bad_config_starts_nothing(stack):
     assert rc == 1, "a config error must exit 1, got %s" % rc
     err = stack.log()
     assert re.search(re.escape(stack.ini) + r":\d+:", err), err
-    time.sleep(0.3)   # give a wrongly started child the time to show up
-    assert not os.path.exists(stack.path("started")), "a process was started"
+    stack.hold_for(lambda: not os.path.exists(stack.path("started")), 0.3,
+                   "no process started")
     assert not os.path.exists(stack.ctl_path), "the control socket was created"
     assert marked_pids(stack.marker) == []
 

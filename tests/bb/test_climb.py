@@ -5,7 +5,8 @@ import os
 import subprocess
 import time
 
-from conftest import level, proc, alive, stopper
+from conftest import level, proc, alive, stopper, descendants
+import procfs  # tests/procfs.py, on the path conftest set
 
 
 def test_level_2_starts_only_after_level_1_ready(stack):
@@ -291,8 +292,8 @@ def test_wait_and_ready_exit_codes(stack):
                           "--timeout", "20s"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     try:
-        time.sleep(0.3)
-        assert w.poll() is None, "wait returned before level two was up: %s" % w.returncode
+        stack.hold_for(lambda: w.poll() is None, 0.3,
+                       "wait does not return before level two is up")
         stack.touch("gate")
         rc = w.wait(timeout=8)
     finally:
@@ -367,3 +368,21 @@ def test_target_unknown_level_refused(stack):
     assert r.returncode == 1, r
     st = stack.status()
     assert st["target"] == 1 and st["level"] == 1
+
+
+def test_probe_timeout_kills_the_probe(stack):
+    # A probe still running at probe_timeout is killed and counts as failed.
+    stack.write(level("one") + proc("p", "one", "sleep 300") +
+                level("two", probe="sleep 37", probe_timeout="300ms",
+                      probe_interval="30s", ready_timeout="20s") +
+                proc("q", "two", "sleep 300"))
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: "probe of level two timed out after" in stack.log(),
+                     msg="the probe timed out")
+
+    def probes():
+        return [p for p in descendants(stack.daemon_pid) if procfs.cmdline(p) == "sleep 37"]
+    stack.wait_until(lambda: probes() == [], msg="the probe killed")
+    assert stack.lvl("two")["state"] == "climbing"
+    assert stack.lvl("two")["probe"] == "failed"

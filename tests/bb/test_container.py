@@ -19,24 +19,12 @@ import time
 
 import pytest
 
-from conftest import REPO, level, proc, children_of, proc_stat, stopper
+from conftest import (REPO, UNSHARE, level, proc, children_of, proc_stat, stopper,
+                      need_pid_namespace)
 import procfs  # tests/procfs.py, on the path conftest set
 
-UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc"]
 DOCKERFILE = os.path.join(REPO, "packaging", "container", "Dockerfile")
 POD = os.path.join(REPO, "packaging", "kubernetes", "pod.yaml")
-
-
-def _unshare_ok():
-    try:
-        r = subprocess.run(UNSHARE + ["true"], capture_output=True, text=True,
-                           timeout=10)
-    except FileNotFoundError:
-        pytest.fail("unshare (util-linux) is not installed")
-    if r.returncode != 0 and ("Operation not permitted" in r.stderr
-                              or "EPERM" in r.stderr):
-        pytest.skip("cannot create a PID namespace here: %s" % r.stderr.strip())
-    assert r.returncode == 0, "unshare --pid --fork --mount-proc true: %r" % r
 
 
 def _ready(stack, *args):
@@ -55,7 +43,7 @@ ORPHANER = """
 
 
 def test_pid1_ready_orphans_and_sigterm(stack):
-    _unshare_ok()
+    need_pid_namespace()
     orphaner = stack.script("orphaner.sh", ORPHANER)
     stack.write(
         level("one") +
@@ -111,7 +99,7 @@ def test_pid1_sigint_stops_in_order(stack):
     # PID 1 gets no default action for a signal it does not handle: if
     # stackd did not handle SIGINT (docker run -it, Ctrl-C), nothing would
     # happen at all.
-    _unshare_ok()
+    need_pid_namespace()
     stack.write(level("one") + proc("p1", "one", stopper(stack, "p1")) +
                 level("two") + proc("p2", "two", stopper(stack, "p2")))
     stack.start(wrapper=UNSHARE)
@@ -123,7 +111,7 @@ def test_pid1_sigint_stops_in_order(stack):
 
 def test_pid1_config_error_exits_1(stack):
     # What `docker run` shows for a broken stack.ini: FILE:LINE and exit 1.
-    _unshare_ok()
+    need_pid_namespace()
     stack.write("[level one]\nbogus = 1\n", raw=True)
     r = subprocess.run(UNSHARE + [stack.build.stackd, "-f", stack.ini],
                        capture_output=True, text=True, errors="replace",
@@ -268,7 +256,7 @@ def test_pid1_without_its_own_proc_still_stops(stack):
     # `unshare --pid --fork` without --mount-proc: /proc is the parent
     # namespace's and shows none of stackd's children; as PID 1 it must
     # still stop them (kill(-1)) rather than wait for ever
-    _unshare_ok()
+    need_pid_namespace()
     stack.write(level("one") + proc("p1", "one", "sleep 300") +
                 proc("o", "one", _stubborn(stack), type="oneshot"),
                 stop_timeout="500ms")
@@ -281,7 +269,7 @@ def test_pid1_without_its_own_proc_still_stops(stack):
 def test_stopped_leftover_gets_sigcont(stack):
     # a leftover that stopped itself cannot act on TERM until continued:
     # it must get SIGCONT with it, not wait for the SIGKILL
-    _unshare_ok()
+    need_pid_namespace()
     script = stack.script("stops.sh", """
         d=$(dirname "$0")
         ( setsid sh -c 'trap "echo term >> $1/stop.log; exit 0" TERM
@@ -302,7 +290,7 @@ def test_second_sigterm_skips_every_wait(stack, wait_for):
     # a second SIGTERM, sent while a level is still stopping, skips every
     # grace period still to come: of leftover processes and of on_down
     # hooks too, not only of the stack's own processes
-    _unshare_ok()
+    need_pid_namespace()
     deaf = "sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'"
     if wait_for == "orphan":
         body = (level("one") + proc("p1", "one", deaf) +

@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from conftest import level, proc
+from conftest import level, proc, needs_root
 
 NOBODY = 65534
 
@@ -24,17 +24,12 @@ def basic(stack, **kw):
     return stack.wait_level(2)
 
 
-def snapshot(stack):
-    st = stack.status()
-    return st["level"], {p["name"]: p["pid"] for p in st["processes"]}
-
-
 def test_socket_mode_0600(stack):
     basic(stack)
     s = os.stat(stack.ctl_path)
     assert stat.S_ISSOCK(s.st_mode), "control path is not a socket"
     assert stat.S_IMODE(s.st_mode) == 0o600, "mode %o" % stat.S_IMODE(s.st_mode)
-    assert s.st_uid == 0
+    assert s.st_uid == os.geteuid()
 
 
 def test_status_json_schema(stack):
@@ -79,18 +74,18 @@ def test_status_json_schema(stack):
 def test_second_instance_refused(make_stack):
     first = make_stack("first")
     basic(first)
-    before = snapshot(first)
+    before = first.snapshot()
     second = make_stack("second", dir=first.dir)
     second.write(level("x") + proc("px", "x", "sh -c 'touch %s/second.started; exec sleep 300'"
                                    % first.dir), control=first.ctl_path)
     second.start(wait_socket=False)
     rc = second.wait_exit(timeout=10)
     assert rc == 1, "a second stackd on a live control socket must refuse (exit 1), got %s" % rc
-    time.sleep(0.2)   # a wrongly started child would have had time to run
-    assert not os.path.exists(first.path("second.started")), "second stackd started a child"
+    first.hold_for(lambda: not os.path.exists(first.path("second.started")), 0.2,
+                   "the second stackd starts no child")
     assert os.path.exists(first.ctl_path), "the live socket was removed by the second stackd"
     assert first.running()
-    assert snapshot(first) == before
+    assert first.snapshot() == before
 
 
 def test_stale_socket_replaced(stack):
@@ -104,7 +99,7 @@ def test_stale_socket_replaced(stack):
 
 def test_silent_client_does_not_stall_others(stack):
     basic(stack)
-    before = snapshot(stack)
+    before = stack.snapshot()
     silent = []
     try:
         for _ in range(3):
@@ -117,11 +112,11 @@ def test_silent_client_does_not_stall_others(stack):
             r = stack.ctl("status", "--json", timeout=10)
             assert r.returncode == 0, r
             assert time.monotonic() - t < 2.0, "status stalled by a silent client"
-        assert snapshot(stack) == before
+        assert stack.snapshot() == before
     finally:
         for c in silent:
             c.close()
-    assert snapshot(stack) == before
+    assert stack.snapshot() == before
 
 
 def _raw_request(path, data, timeout=5.0, half_close=False, want=None):
@@ -167,7 +162,7 @@ def test_half_closed_wait_and_events_get_replies(stack):
 
 def test_malformed_and_oversized_requests(stack):
     basic(stack)
-    before = snapshot(stack)
+    before = stack.snapshot()
     for data in (b"frobnicate the stack\n", b"\x00\xff\xfe garbage\n",
                  b"A" * 8192 + b"\n", b"target " + b"9" * 5000 + b"\n"):
         try:
@@ -176,7 +171,7 @@ def test_malformed_and_oversized_requests(stack):
             raise AssertionError("no reply (and no close) to a bad request %r..." % data[:20])
         assert reply, "a bad request %r... must get an error reply" % data[:20]
         assert stack.running()
-        assert snapshot(stack) == before
+        assert stack.snapshot() == before
     assert stack.ctl("status").returncode == 0
 
 
@@ -320,10 +315,11 @@ def _as_nobody_connect(path, data):
     return "reply", res[1:]
 
 
+@needs_root
 def test_foreign_uid_refused(stack):
     basic(stack)
     os.chmod(stack.dir, 0o755)     # let uid 65534 reach the socket file
-    before = snapshot(stack)
+    before = stack.snapshot()
 
     # with the socket's own mode 0600 the kernel refuses the connection
     kind, val = _as_nobody_connect(stack.ctl_path, b"status\n")
@@ -337,22 +333,22 @@ def test_foreign_uid_refused(stack):
         r = stack.ctl(*cmd, user=NOBODY, cwd="/")
         assert r.returncode == 1, "stackctl %s as uid 65534: %r" % (cmd, r)
         assert stack.running()
-        assert snapshot(stack) == before
+        assert stack.snapshot() == before
     for line in (b"shutdown\n", b"target 0\n", b"status\n"):
         kind, val = _as_nobody_connect(stack.ctl_path, line)
         assert stack.running(), "stackd obeyed uid 65534"
-        assert snapshot(stack) == before
+        assert stack.snapshot() == before
         if kind == "reply":
             assert b'"level"' not in val, "status was served to uid 65534: %r" % val
-    stack.hold_for(lambda: snapshot(stack) == before, 0.5, "stack untouched")
+    stack.hold_for(lambda: stack.snapshot() == before, 0.5, "stack untouched")
     assert stack.stop() == 0
 
 
 def test_sighup_unchanged_file_keeps_processes(stack):
     basic(stack)
-    before = snapshot(stack)
+    before = stack.snapshot()
     stack.send(signal.SIGHUP)
-    stack.hold_for(lambda: stack.running() and snapshot(stack) == before, 1.0,
+    stack.hold_for(lambda: stack.running() and stack.snapshot() == before, 1.0,
                    "SIGHUP with an unchanged file keeps every process")
     assert stack.stop() == 0
 
@@ -368,6 +364,7 @@ def test_shutdown_at_level_zero_gets_its_reply(stack):
     assert stack.wait_exit() == 0
 
 
+@needs_root
 def test_default_socket_dir_of_another_user_refused(stack):
     # Whoever owns the directory of a default socket path could replace
     # the socket (the /tmp/stackd-UID fallback is anyone's to create
@@ -386,3 +383,46 @@ def test_default_socket_dir_of_another_user_refused(stack):
                        capture_output=True, text=True, env=env, timeout=10)
     assert r.returncode == 4, r
     assert "belongs to uid 4343" in r.stderr, r
+
+
+def _default_path_stack(stack, env):
+    """stack under a default socket path (no control =); stackctl -f with
+    the same environment finds it.  Returns the stack's name."""
+    name = "bbdef%d" % os.getpid()
+    stack.write(level("one") + proc("p", "one", "sleep 300"), control=None, name=name)
+    stack.start(env=env, wait_socket=False)
+    return name
+
+
+def _ctl_f(stack, env, *args):
+    return subprocess.run([stack.build.stackctl, "-f", stack.ini] + list(args),
+                          capture_output=True, text=True, timeout=10,
+                          env=dict(os.environ, **env))
+
+
+def test_default_socket_in_runtime_directory(stack):
+    # systemd's RuntimeDirectory=: the first of its directories
+    rt = stack.path("rt")
+    os.mkdir(rt)
+    env = {"RUNTIME_DIRECTORY": rt + ":/nonexistent"}
+    name = _default_path_stack(stack, env)
+    stack.ctl_path = os.path.join(rt, name + ".sock")
+    stack.wait_until(lambda: os.path.exists(stack.ctl_path), msg="the socket")
+    stack.wait_level(1)
+    r = _ctl_f(stack, env, "ready", "1")
+    assert r.returncode == 0, r
+    assert stack.stop() == 0
+    assert not os.path.exists(stack.ctl_path)
+
+
+@needs_root
+def test_default_socket_for_root_in_run_stackd(stack):
+    env = {"RUNTIME_DIRECTORY": ""}
+    name = _default_path_stack(stack, env)
+    stack.ctl_path = "/run/stackd/%s.sock" % name
+    stack.wait_until(lambda: os.path.exists(stack.ctl_path), msg="the socket")
+    stack.wait_level(1)
+    r = _ctl_f(stack, env, "ready", "1")
+    assert r.returncode == 0, r
+    assert stack.stop() == 0
+    assert not os.path.exists(stack.ctl_path)

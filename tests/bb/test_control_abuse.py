@@ -25,7 +25,7 @@ import termios
 import threading
 import time
 
-from conftest import level, proc, alive, children_of
+from conftest import level, proc, alive, children_of, needs_root
 import procfs  # tests/procfs.py, on the path conftest set
 
 REQMAX = 4096        # bytes in a request line, newline included
@@ -634,23 +634,19 @@ def _as_nobody(stack, *args):
                           text=True, errors="replace", timeout=10, cwd="/")
 
 
-def _snapshot(stack):
-    st = stack.status()
-    return st["level"], st["target"], [(p["name"], p["pid"]) for p in st["processes"]]
-
-
+@needs_root
 def test_foreign_uid_refused_on_open_socket(stack):
     base = small(stack)
     os.chmod(stack.dir, 0o777)
     os.chmod(stack.ctl_path, 0o777)
-    before = _snapshot(stack)
+    before = stack.snapshot()
     for args in (["status"], ["status", "--json"], ["target", "0"],
                  ["shutdown"], ["ready"]):
         r = _as_nobody(stack, *args)
         assert r.returncode == 1, "stackctl %s as nobody: %r" % (args, r)
         assert "permission denied" in r.stderr, r
         assert '"level"' not in r.stdout and "p1" not in r.stdout, r
-    stack.hold_for(lambda: _snapshot(stack) == before, 0.5, "stack untouched")
+    stack.hold_for(lambda: stack.snapshot() == before, 0.5, "stack untouched")
     assert "refused peer uid 65534" in stack.log()
     supervises(stack)
     settle(stack, base)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import (level, proc, alive, read_environ, wait_until,
-                      SYSTEMD_VARS, proc_status)
+                      SYSTEMD_VARS, proc_status, needs_root)
 import procfs  # tests/procfs.py, on the path conftest set
 
 
@@ -80,6 +80,7 @@ def test_env_workdir_umask(stack):
     assert "FOO" not in read_environ(stack.pid("q", st)), "env = is per process"
 
 
+@needs_root
 def test_user_and_group(stack):
     stack.write(level("one") + proc("p", "one", "sleep 300", user="nobody") +
                 proc("q", "one", "sleep 300", user="nobody", group="daemon"))
@@ -106,6 +107,7 @@ def test_own_process_group_and_session(stack):
     assert os.getpgid(stack.pid("a", st)) != os.getpgid(stack.daemon_pid)
 
 
+@needs_root
 def test_children_die_with_stackd(stack):
     # also those that switched user or group: a change of uid or gid
     # clears the parent-death signal, so it must be set after it
@@ -187,6 +189,7 @@ def test_path_searched_is_the_childs(stack):
     assert "exec bbprog" not in stack.log()
 
 
+@needs_root
 def test_workdir_entered_as_the_user(stack):
     # a directory only root may enter: the process runs as nobody, so the
     # chdir fails, with its reason, rather than the program failing later
@@ -364,6 +367,7 @@ def _nice(pid):
     return procfs.stat(pid).nice
 
 
+@needs_root
 def test_limits_and_nice(stack):
     stack.write(level("one") +
                 proc("p", "one", "sleep 300", limit_nofile=64, limit_core=0, nice=7,
@@ -392,6 +396,7 @@ def test_limit_failure_is_logged_with_reason(stack):
     assert stack.status()["level"] == 0
 
 
+@needs_root
 def test_initgroups_for_user(stack):
     # the supplementary groups are the user's, as initgroups(3) sets them;
     # any user of this system with supplementary groups shows it best
@@ -423,10 +428,6 @@ def test_initgroups_for_user(stack):
         assert read_environ(pid)["HOME"] == pw.pw_dir
 
 
-def _fds(pid):
-    return procfs.fds(pid)
-
-
 def test_no_descriptor_leaks_into_children(stack):
     # stackd holds many descriptors when it spawns: one it inherited, the
     # control socket and a client of it, relay pipes, notify sockets, log
@@ -450,21 +451,21 @@ def test_no_descriptor_leaks_into_children(stack):
             client.connect(stack.ctl_path)
             assert stack.ctl("target", "2").returncode == 0
             st = stack.wait_level(2)
-        assert leak in _fds(stack.daemon_pid), "test bug: stackd did not inherit the fd"
+        assert leak in procfs.fds(stack.daemon_pid), "test bug: stackd did not inherit the fd"
 
         # polled: a program may hold a descriptor of its own for a moment
         # as it starts (sleep reading its locale); a leaked one stays
         def children_clean():
             for p in st["processes"]:
                 want = [0, 1, 2, 5] if p["name"] == "r" else [0, 1, 2]
-                assert _fds(p["pid"]) == want, "process %s has %s" % (p["name"], _fds(p["pid"]))
+                assert procfs.fds(p["pid"]) == want, "process %s has %s" % (p["name"], procfs.fds(p["pid"]))
             return True
         stack.wait_until(children_clean, msg="children with 0, 1, 2 (and fd:N) only")
 
         def probe_clean():
             pid = int(stack.read("probe.pid"))
             assert procfs.comm(pid) == "sleep"
-            assert _fds(pid) == [0, 1, 2], "a probe has %s" % _fds(pid)
+            assert procfs.fds(pid) == [0, 1, 2], "a probe has %s" % procfs.fds(pid)
             return True
         stack.wait_until(probe_clean, msg="a probe with 0, 1, 2 only")
     finally:

@@ -7,6 +7,14 @@ import resource
 from conftest import level, proc, proc_status
 
 
+def _read_some(fd, size, wait=0.2):
+    """What fd has within wait seconds, b"" if nothing: a loop around it
+    keeps its deadline when the lines it waits for never come."""
+    if select.select([fd], [], [], wait)[0]:
+        return os.read(fd, size)
+    return b""
+
+
 def _all_output(stack):
     return stack.log() + stack.outlog_text()
 
@@ -164,7 +172,7 @@ def test_two_floods_never_interleave(stack):
         deadline = time.monotonic() + 20
         while lines < 2 * n and time.monotonic() < deadline:
             stack.check_alive()
-            chunk = os.read(r, 4096)
+            chunk = _read_some(r, 4096)
             lines += chunk.count(b"\n")
             data += chunk
         stack.wait_level(1)
@@ -315,7 +323,7 @@ def test_backpressure_when_stdout_blocks(stack):
         buf = b""
         deadline = time.monotonic() + 10
         while len(got) < 30000 and time.monotonic() < deadline:
-            buf += os.read(r, 1 << 16)
+            buf += _read_some(r, 1 << 16)
             *full, buf = buf.split(b"\n")
             got += [l for l in full if l.startswith(b"flood | ")]
         want = [b"flood | %d" % i for i in range(1, len(got) + 1)]
@@ -520,3 +528,25 @@ def test_stuck_stderr_does_not_stop_supervision(stack):
     assert stack.stop() == 0
     t.join(10)
     os.close(r)
+
+
+def test_syslog_priority_prefixes_when_stderr_is_the_journal(stack):
+    # JOURNAL_STREAM names the very file stderr is: every line carries a
+    # <N> priority for the journal, and no timestamp of its own.
+    open(stack.errlog, "wb").close()
+    st = os.stat(stack.errlog)
+    stack.write(level("one") + proc("p", "one", "sleep 300"))
+    stack.start(env={"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)})
+    stack.wait_level(1)
+    assert stack.stop() == 0
+    lines = [l for l in stack.log().splitlines() if l]
+    assert lines and all(re.match(r"<[0-7]>", l) for l in lines), lines[:5]
+    assert any(l.startswith("<5>level 1/1 (one) up") for l in lines), lines
+
+
+def test_no_prefixes_when_journal_stream_is_another_file(stack):
+    stack.write(level("one") + proc("p", "one", "sleep 300"))
+    stack.start(env={"JOURNAL_STREAM": "1:1"})
+    stack.wait_level(1)
+    assert stack.stop() == 0
+    assert not any(re.match(r"<[0-7]>", l) for l in stack.log().splitlines())

@@ -182,3 +182,25 @@ def test_without_libsystemd(stack, notify_socket, fake):
     assert stack.stop() == 0
     assert ns.lines() == [], "nothing may reach NOTIFY_SOCKET: %r" % ns.lines()
     assert stack.log().count("cannot load libsystemd.so.0: ") == 1
+
+
+def test_watchdog_pings_from_the_loop(stack, notify_socket):
+    # WATCHDOG_USEC set for stackd: WATCHDOG=1 at half of it, again and
+    # again; for another process (WATCHDOG_PID), none.
+    ns = notify_socket
+    stack.write(level("one") + proc("p", "one", "sleep 300"))
+    stack.start(env={"NOTIFY_SOCKET": ns.path, "WATCHDOG_USEC": "400000"})
+    stack.wait_level(1)
+    stack.wait_until(lambda: ns.count("WATCHDOG=1") >= 5, msg="WATCHDOG=1 pings")
+    assert stack.stop() == 0
+
+
+def test_no_watchdog_pings_for_another_pid(stack, notify_socket):
+    ns = notify_socket
+    stack.write(level("one") + proc("p", "one", "sleep 300"))
+    stack.start(env={"NOTIFY_SOCKET": ns.path, "WATCHDOG_USEC": "200000",
+                     "WATCHDOG_PID": str(os.getpid())})
+    stack.wait_level(1)
+    stack.wait_until(lambda: ns.count("READY=1") == 1, msg="READY=1")
+    stack.hold_for(lambda: ns.count("WATCHDOG=1") == 0, 0.6,
+                   "no WATCHDOG=1 when WATCHDOG_PID names another process")

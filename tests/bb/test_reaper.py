@@ -3,13 +3,10 @@ orphans it never started (no zombie outlives a second) and does not exit
 while a descendant is alive (SPEC section 3, "As PID 1 and as a subreaper")."""
 
 import os
-import subprocess
 import time
 
-import pytest
-
 from conftest import (level, proc, alive, children_of, zombies_of, proc_stat,
-                      comm_of, stopper)
+                      comm_of, stopper, need_pid_namespace)
 import procfs  # tests/procfs.py, on the path conftest set
 
 
@@ -99,19 +96,8 @@ def test_orphans_killed_at_shutdown(stack):
     assert el < 6, el
 
 
-def _unshare_ok():
-    try:
-        r = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "true"],
-                           capture_output=True, text=True, timeout=10)
-    except FileNotFoundError:
-        pytest.fail("unshare (util-linux) is not installed")
-    if r.returncode != 0 and ("Operation not permitted" in r.stderr or "EPERM" in r.stderr):
-        pytest.skip("cannot create a PID namespace here (unshare: EPERM): %s" % r.stderr.strip())
-    assert r.returncode == 0, "unshare --pid --fork --mount-proc true failed: %r" % r
-
-
 def test_pid1_reaps_orphan_zombies(stack):
-    _unshare_ok()
+    need_pid_namespace()
     script = stack.script("orphaner.sh", ORPHANER)
     stack.write(level("one") + proc("orphaner", "one", script))
     stack.start(wrapper=["unshare", "--pid", "--fork", "--mount-proc"])
@@ -136,7 +122,7 @@ def _host_pid_of_ns_children(dpid):
 
 
 def test_pid1_sigterm_stops_children(stack):
-    _unshare_ok()
+    need_pid_namespace()
     stack.write(
         level("one") + proc("p1", "one", stopper(stack, "p1")) +
         level("two") + proc("p2", "two", stopper(stack, "p2")))

@@ -97,10 +97,6 @@ def test_fork_failing_rlimit_nproc(stack):
 # --------------------------------------------------------------------------
 # descriptors
 
-def fds(pid):
-    return procfs.fds(pid)
-
-
 def soft_nofile(pid):
     with open("/proc/%d/limits" % pid) as f:
         for line in f:
@@ -118,7 +114,7 @@ def test_descriptors_exhausted_rlimit_nofile(stack):
     stack.wait_level(1)
     pid = stack.daemon_pid
     soft = soft_nofile(pid)
-    before = fds(pid)          # idle at level one: nothing opens or closes
+    before = procfs.fds(pid)          # idle at level one: nothing opens or closes
     free = [n for n in range(before[-1] + 3) if n not in before][:2]
 
     def limit(n):
@@ -154,7 +150,7 @@ def test_descriptors_exhausted_rlimit_nofile(stack):
     # was given back
     assert stack.ctl("target", "1").returncode == 0
     stack.wait_level(1)
-    stack.wait_until(lambda: fds(pid) == before, timeout=10,
+    stack.wait_until(lambda: procfs.fds(pid) == before, timeout=10,
                      msg="the descriptors of level one alone again (%s)" % before)
     assert stack.stop() == 0
 
