@@ -110,12 +110,17 @@ control_reply(struct daemon *d, struct client *c, const char *fmt, ...)
 static void
 control_reply(struct daemon *d, struct client *c, const char *fmt, ...)
 {
-	va_list	ap;
-	char	line[512];
+	va_list	 ap;
+	char	 line[512], *s;
 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* One printable line, as stackctl(1) says, whatever a path or a
+	 * value quoted from the file holds (a newline, an escape). */
+	for (s = line; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
 	buf_printf(&c->out, "%s\n", line);
 	control_send(d, c);
 }

@@ -174,13 +174,28 @@ color(bool on, const char *state)
 
 #define RESET(on)	((on) ? "\033[0m" : "")
 
+/* A child's STATUS= (or a level's description) for a terminal: its
+ * control bytes (escape sequences, a carriage return) shown as '?', so
+ * that no child rewrites the operator's screen.  The JSON status has them
+ * all, escaped. */
+static void
+status_printable(const char *s, char *out, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	out[i] = '\0';
+}
+
 static void
 status_text_levels(struct daemon *d, struct buf *b, msec_t now, bool on)
 {
 	const struct stack_conf	*cfg = d->cfg;
 	const struct level_rt	*l;
 	const char		*st;
-	char			 since[32];
+	char			 since[32], desc[256];
 	int			 i, w = 5;
 
 	for (i = 0; i < cfg->nlevels; i++)
@@ -195,27 +210,13 @@ status_text_levels(struct daemon *d, struct buf *b, msec_t now, bool on)
 			human_duration(now - l->since, since, sizeof(since));
 		else
 			snprintf(since, sizeof(since), "-");
+		status_printable(cfg->levels[i].description ?
+		    cfg->levels[i].description : "", desc, sizeof(desc));
 		buf_printf(b, "%3d  %-*s  %s%-8s%s  %s%-7s%s  %8s  %s\n", i + 1,
 		    w, cfg->levels[i].name, color(on, st), st, RESET(on),
 		    color(on, probe_state_name(l->probe)),
-		    probe_state_name(l->probe), RESET(on), since,
-		    cfg->levels[i].description ? cfg->levels[i].description :
-		    "");
+		    probe_state_name(l->probe), RESET(on), since, desc);
 	}
-}
-
-/* A child's STATUS= for a terminal: its control bytes (escape sequences,
- * a carriage return) shown as '?', so that no child rewrites the
- * operator's screen.  The JSON status has them all, escaped. */
-static void
-status_printable(const char *s, char *out, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-		    s[i];
-	out[i] = '\0';
 }
 
 static void

@@ -426,3 +426,22 @@ def test_default_socket_for_root_in_run_stackd(stack):
     assert r.returncode == 0, r
     assert stack.stop() == 0
     assert not os.path.exists(stack.ctl_path)
+
+
+def test_replies_and_text_status_carry_no_control_bytes(stack):
+    # A value quoted from the file in an error reply, a level description
+    # in the text status: an escape sequence in either reaches the
+    # operator's terminal as '?', not as a command to it.
+    stack.write(level("one", description="in \x1b[31mred\x1b[0m") +
+                proc("p", "one", "sleep 300"))
+    stack.start()
+    stack.wait_level(1)
+    r = stack.ctl("status")
+    assert r.returncode == 0, r
+    assert "\x1b" not in r.stdout and "in ?[31mred?[0m" in r.stdout, r.stdout
+    with open(stack.ini, "a") as f:
+        f.write("stop_signal = \x1b[31mRED\n")
+    r = stack.ctl("reload")
+    assert r.returncode == 1, r
+    assert "\x1b" not in r.stdout + r.stderr, r
+    assert "?[31mRED" in r.stdout + r.stderr, r
