@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlpath.h"
 #include "daemon.h"
 #include "launcher.h"
 #include "log.h"
@@ -564,6 +565,16 @@ main(int argc, char *argv[])
 		launcher_start();
 	if ((cfg = parse_file(file, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
+		launcher_stop();
+		return 1;
+	}
+	/* The socket path depends on the name (and the environment): a
+	 * name too long for it is the file's problem, found by --check. */
+	if (ctlpath(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s for stack '%.40s%s': set a shorter "
+		    "name or control =\n", file, err, cfg->name,
+		    strlen(cfg->name) > 40 ? "..." : "");
+		config_free(cfg);
 		launcher_stop();
 		return 1;
 	}

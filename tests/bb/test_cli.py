@@ -54,6 +54,18 @@ def test_check_good_file(stack):
     assert not os.path.exists(stack.ctl_path), "--check must not start anything"
 
 
+def test_check_finds_a_name_too_long_for_the_socket(stack):
+    # The default socket path is /run/stackd/NAME.sock for root (or under
+    # $XDG_RUNTIME_DIR): --check must refuse what stackd would then refuse
+    # to start, naming the file.
+    stack.write(level("one") + proc("p", "one", "sleep 300"), control=None,
+                name="n" * 120)
+    for args in (["--check"], []):
+        r = run([stack.build.stackd, "-f", stack.ini] + args)
+        assert r.returncode == 1, (args, r)
+        assert "%s: control socket path too long" % stack.ini in r.stderr, r
+
+
 def test_check_accepts_continuation_lines_and_long_ok_line(stack):
     # a continued value and a line of 180 characters are both fine
     long_desc = "d" * (180 - len("description = "))
