@@ -213,6 +213,10 @@ parse_duration(const char *s, msec_t *out)
 		return -1;
 	if (ip > PARSE_DURATION_MAX / unit)
 		return -1;
+	/* Below a millisecond is 0, which means "off" to some keys: not
+	 * what "0.0001" asked for. */
+	if (ip == 0 && frac > 0 && frac * unit / scale == 0)
+		return -1;
 	ip = ip * unit + frac * unit / scale;
 	if (ip > PARSE_DURATION_MAX)
 		return -1;

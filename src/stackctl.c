@@ -26,10 +26,7 @@
 #define EXIT_UNREACHABLE 4
 #define REPLY_TIMEOUT	30000	/* ms, for everything but wait */
 
-static void
-usage(void)
-{
-	fprintf(stderr,
+static const char	usage_text[] =
 	    "usage: stackctl [-s SOCKET | -f FILE] COMMAND\n"
 	    "  status [--json]          where the stack is and why\n"
 	    "  target LEVEL|top         set the target level\n"
@@ -40,7 +37,13 @@ usage(void)
 	    "  reload                   reload the stack file\n"
 	    "  events                   stream events as JSON lines\n"
 	    "  metrics                  Prometheus text format\n"
-	    "  shutdown                 ordered shutdown\n");
+	    "  shutdown                 ordered shutdown\n";
+
+/* A usage error: the summary on stderr, exit 2. */
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
 	exit(EXIT_USAGE);
 }
 
@@ -322,6 +325,12 @@ main(int argc, char *argv[])
 	bool		 payload = false;
 	int		 i, fd, code, ch;
 
+	/* Asked for, the summary is no error: stdout, exit 0, as stackd. */
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0)) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
 	while ((ch = getopt(argc, argv, "+s:f:h")) != -1) {
 		switch (ch) {
 		case 's':

@@ -32,6 +32,14 @@ def test_help(build):
     assert "-f" in out and "--check" in out, out
 
 
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_stackctl_help(build, flag):
+    # asked for, the summary is no error (as for stackd): stdout, exit 0
+    r = run([build.stackctl, flag])
+    assert r.returncode == 0, r
+    assert r.stdout.startswith("usage: stackctl"), r
+
+
 @pytest.mark.parametrize("args", [["--bogus"], ["-x"], ["-f"], ["extra-arg"]],
                          ids=["long", "short", "f-without-file", "operand"])
 def test_usage_error_exit_2(build, args, tmp_path):

@@ -105,6 +105,11 @@ test_duration(void **state)
 	assert_int_equal(parse_duration("+1", &ms), -1);
 	assert_int_equal(parse_duration("s", &ms), -1);
 	assert_int_equal(parse_duration("10x", &ms), -1);
+	/* not 0, but below a millisecond: 0 would mean "off" */
+	assert_int_equal(parse_duration("0.0001", &ms), -1);
+	assert_int_equal(parse_duration("0.5ms", &ms), -1);
+	assert_int_equal(parse_duration("0.000", &ms), 0);
+	assert_int_equal(ms, 0);
 	assert_int_equal(parse_duration("10 s", &ms), -1);
 	assert_int_equal(parse_duration("10sec", &ms), -1);
 	assert_int_equal(parse_duration("1.", &ms), -1);
