@@ -706,6 +706,9 @@ parse_proc_log(struct parse_state *st, void *obj, const char *val)
 		if (val[5] != '/')
 			return parse_err(st, st->keyline, "log: '%s' is not "
 			    "an absolute path", val + 5);
+		if (val[strlen(val) - 1] == '/')
+			return parse_err(st, st->keyline, "log: '%s' is a "
+			    "directory, name a file in it", val + 5);
 		if ((p->log_path = strdup(val + 5)) == NULL)
 			return parse_oom(st);
 		p->log = LOGMODE_FILE;

@@ -1142,6 +1142,8 @@ test_err_env_file(void **state)
 	char	 e[64], buf[256], want[256];
 
 	(void)state;
+	expect_error(MINIMAL "log = file:/var/log/\n",
+	    ":5: log: '/var/log/' is a directory, name a file in it");
 	expect_error(MINIMAL "env_file = app.env\n",
 	    ":5: env_file: 'app.env' is not an absolute path");
 	expect_error(MINIMAL "env_file = /nonexistent/app.env\n",
