@@ -77,6 +77,13 @@ struct remnant {
 static struct remnant	*remnants;
 static ev_timer		 remnant_timer;
 
+/* The leftovers that had their SIGTERM: (pid, start time) pairs. */
+static struct termed {
+	pid_t			 pid;
+	unsigned long long	 start;
+}			*termed;
+static size_t		 ntermed, termed_cap;
+
 /* A child stackd started, reaped when its pidfd says it exited. */
 struct reap_watch {
 	ev_io			 io;		/* on the pidfd */
@@ -402,6 +409,9 @@ reap_fini(struct daemon *d)
 		remnants = r->next;
 		free(r);
 	}
+	free(termed);
+	termed = NULL;
+	ntermed = termed_cap = 0;
 	for (b = 0; b < REAP_BUCKETS; b++)
 		while (watches[b] != NULL)
 			(void)reap_unwatch(d, watches[b]->pid);
@@ -525,35 +535,56 @@ reap_children(struct daemon *d)
 	daemon_run(d);
 }
 
-/* Parent pid of pid, from /proc/PID/stat; -1 if gone. */
-static pid_t
-reap_ppid(const char *pid)
+/* Has pid (started at start) had its SIGTERM?  If not, note that it has;
+ * false as well when there is no memory to note it in. */
+static bool
+reap_termed_before(pid_t pid, unsigned long long start)
 {
-	unsigned long long	start;
-	pid_t			ppid, pgrp;
+	struct termed	*t;
+	size_t		 i;
 
-	if (reap_stat(pid, &ppid, &pgrp, &start) == -1)
-		return -1;
-	return ppid;
+	for (i = 0; i < ntermed; i++)
+		if (termed[i].pid == pid && termed[i].start == start)
+			return true;
+	if (ntermed == termed_cap) {
+		t = reallocarray(termed, termed_cap ? termed_cap * 2 : 64,
+		    sizeof(*t));
+		if (t == NULL)
+			return false;
+		termed = t;
+		termed_cap = termed_cap ? termed_cap * 2 : 64;
+	}
+	termed[ntermed].pid = pid;
+	termed[ntermed++].start = start;
+	return false;
 }
 
-/* Signal every living child; returns how many were signalled. */
+/*
+ * Signal every living child; returns how many were signalled.  SIGTERM
+ * goes once to each: it is sent again for orphans reparented since (the
+ * children of a leftover that has just exited), and a drain that starts
+ * over on every TERM must not be held off for ever.
+ */
 int
 reap_signal_orphans(int sig)
 {
-	DIR		*dir;
-	struct dirent	*de;
-	pid_t		 self = getpid(), pid;
-	int		 n = 0;
+	DIR			*dir;
+	struct dirent		*de;
+	pid_t			 self = getpid(), pid, ppid, pgrp;
+	unsigned long long	 start;
+	int			 n = 0;
 
 	if ((dir = opendir("/proc")) == NULL)
 		log_errno("reap_signal_orphans: /proc");
 	while (dir != NULL && (de = readdir(dir)) != NULL) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		if (reap_ppid(de->d_name) != self)
+		if (reap_stat(de->d_name, &ppid, &pgrp, &start) == -1 ||
+		    ppid != self)
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (sig == SIGTERM && reap_termed_before(pid, start))
+			continue;
 		if (kill(pid, sig) == 0) {
 			log_msg(LOG_INFO, "sending SIG%s to leftover process "
 			    "%ld", sig == SIGKILL ? "KILL" : "TERM", (long)pid);

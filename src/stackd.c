@@ -336,8 +336,9 @@ daemon_finish(struct daemon *d)
 			ev_timer_init(&d->orphan_timer, daemon_orphan_timer,
 			    (double)d->cfg->stop_timeout / 1000.0, 0.);
 			ev_timer_start(d->loop, &d->orphan_timer);
-		} else if (d->orphan_phase == 2)
-			reap_signal_orphans(SIGKILL);	/* newly reparented */
+		} else	/* to those reparented since */
+			(void)reap_signal_orphans(d->orphan_phase == 1 ?
+			    SIGTERM : SIGKILL);
 		return;
 	}
 	ev_timer_stop(d->loop, &d->orphan_timer);

@@ -181,3 +181,27 @@ def test_level_down_only_once_its_whole_group_is(stack):
     assert stack.stop() == 0
     assert stack.lines("stop.log") == ["worker", "p1"]
     assert "process w: waiting for what it left in its process group" in stack.log()
+
+
+def test_leftover_reparented_during_the_grace_gets_term(stack):
+    # At shutdown a leftover gets SIGTERM, takes its time and exits; its
+    # child, reparented to stackd only then, gets SIGTERM too (not only the
+    # SIGKILL at the end of the grace period).
+    worker = stack.script("worker.sh", """#!/bin/sh
+trap "echo got > %s; exit 0" TERM
+echo armed > %s
+while :; do sleep 0.05; done
+""" % (stack.path("worker_term"), stack.path("worker_armed")))
+    parent = stack.script("parent.sh", """#!/bin/sh
+trap "sleep 0.5; exit 0" TERM
+%s &
+wait
+""" % worker)
+    stack.write(level("one") +
+                proc("init", "one", "sh -c 'setsid %s & exit 0'" % parent, type="oneshot") +
+                proc("p", "one", "sleep 300"), stop_timeout="3s")
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: stack.read("worker_armed"), msg="the worker's trap is set")
+    assert stack.stop() == 0
+    assert stack.read("worker_term") == "got\n"
