@@ -83,6 +83,7 @@ static struct termed {
 	unsigned long long	 start;
 }			*termed;
 static size_t		 ntermed, termed_cap;
+static bool		 termed_all;	/* SIGTERM sent to kill(-1) */
 
 /* A child stackd started, reaped when its pidfd says it exited. */
 struct reap_watch {
@@ -412,6 +413,7 @@ reap_fini(struct daemon *d)
 	free(termed);
 	termed = NULL;
 	ntermed = termed_cap = 0;
+	termed_all = false;
 	for (b = 0; b < REAP_BUCKETS; b++)
 		while (watches[b] != NULL)
 			(void)reap_unwatch(d, watches[b]->pid);
@@ -572,7 +574,7 @@ reap_signal_orphans(int sig)
 	struct dirent		*de;
 	pid_t			 self = getpid(), pid, ppid, pgrp;
 	unsigned long long	 start;
-	int			 n = 0;
+	int			 n = 0, seen = 0;
 
 	if ((dir = opendir("/proc")) == NULL)
 		log_errno("reap_signal_orphans: /proc");
@@ -583,6 +585,10 @@ reap_signal_orphans(int sig)
 		    ppid != self)
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		/* Another namespace's /proc names processes we cannot see. */
+		if (kill(pid, 0) == -1)
+			continue;
+		seen++;
 		if (sig == SIGTERM && reap_termed_before(pid, start))
 			continue;
 		if (kill(pid, sig) == 0) {
@@ -599,7 +605,9 @@ reap_signal_orphans(int sig)
 	/* No /proc, or that of another PID namespace (not remounted for
 	 * ours), shows none of them; as PID 1, every other process of the
 	 * namespace is ours to stop. */
-	if (n == 0 && getpid() == 1 && !reap_none_left() && kill(-1, sig) == 0) {
+	if (seen == 0 && getpid() == 1 && !reap_none_left() &&
+	    !(sig == SIGTERM && termed_all) && kill(-1, sig) == 0) {
+		termed_all = sig == SIGTERM;
 		log_msg(LOG_INFO, "sending SIG%s to every process left (/proc "
 		    "shows none of them)", sig == SIGKILL ? "KILL" : "TERM");
 		if (sig != SIGKILL)

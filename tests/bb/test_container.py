@@ -20,7 +20,7 @@ import time
 import pytest
 
 from conftest import (REPO, UNSHARE, level, proc, children_of, proc_stat, stopper,
-                      need_pid_namespace)
+                      need_pid_namespace, marked_pids)
 import procfs  # tests/procfs.py, on the path conftest set
 
 DOCKERFILE = os.path.join(REPO, "packaging", "container", "Dockerfile")
@@ -279,6 +279,13 @@ def test_stopped_leftover_gets_sigcont(stack):
                 proc("o", "one", script, type="oneshot"), stop_timeout="20s")
     stack.start(wrapper=UNSHARE)
     stack.wait_level(1)
+
+    def stopped():
+        return [p for p in marked_pids(stack.marker)
+                if (procfs.stat(p) or (None,))[0] == "T"]
+    # not before it has stopped itself: a SIGCONT that came first would
+    # leave it stopped for good, and the test waiting for SIGKILL
+    stack.wait_until(stopped, msg="the leftover stopped itself")
     t = time.monotonic()
     assert stack.stop(timeout=15) == 0
     assert time.monotonic() - t < 10, "the stopped leftover waited for SIGKILL"
