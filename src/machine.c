@@ -208,6 +208,7 @@ machine_spawn(struct machine *m, int i)
 
 	roster_state(m, i, PS_STARTING);
 	p->restart_pending = false;
+	p->restart_asked = false;
 	p->ready_at = MSEC_NEVER;
 	p->probe_next = MSEC_NEVER;
 	p->probing = false;

@@ -107,6 +107,8 @@ struct proc_rt {
 	msec_t		 probe_next;	/* ready = probe */
 	bool		 probing;
 	bool		 restart_pending; /* respawn once its group is down */
+	bool		 restart_asked;	/* ...by an operator or a reload:
+					 * not counted as a restart */
 	bool		 retiring;	/* leaves its level at the pending
 					 * reload: stopped, never restarted */
 	bool		 exited_once;

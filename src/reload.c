@@ -344,6 +344,7 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 			machine_log(m, LOG_INFO, "reload: process %s changed, "
 			    "restarting it", n->procs[i].name);
 			m->procs[i].restart_pending = true;
+			m->procs[i].restart_asked = true;
 			rewind_proc_stop(m, i, now);
 		} else if (todo[i] == 2) {
 			machine_log(m, LOG_INFO, "reload: starting new process "

@@ -38,8 +38,12 @@ restart_spawn(struct machine *m, int i, msec_t now)
 	const struct level_conf	*lc = &m->cfg->levels[pc->level];
 	struct proc_rt		*p = &m->procs[i];
 
-	p->restarts_total++;
-	intensity_add(&p->restarts, now, lc->period, lc->intensity);
+	/* Counted as systemd's NRestarts is: what the supervisor did on
+	 * its own, not what it was asked to do. */
+	if (!p->restart_asked) {
+		p->restarts_total++;
+		intensity_add(&p->restarts, now, lc->period, lc->intensity);
+	}
 	machine_log(m, LOG_INFO, "restarting process %s", pc->name);
 	machine_spawn(m, i);
 	machine_status_changed(m);
@@ -200,6 +204,7 @@ machine_restart_proc(struct machine *m, int i, msec_t now)
 	    p->retiring)
 		return -1;
 	machine_log(m, LOG_INFO, "restart of process %s requested", pc->name);
+	p->restart_asked = true;
 	switch (p->state) {
 	case PS_STARTING:
 	case PS_RUNNING:
