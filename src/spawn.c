@@ -344,6 +344,33 @@ spawn_stdio(const struct spawn_req *r, int errfd)
 		close(null);
 }
 
+/*
+ * stackd holds about three descriptors per process (two relay pipes and a
+ * pidfd): under the usual soft limit of 1024 (systemd's default, whose
+ * hard limit is 512K) a stack of some 330 processes could not climb.  The
+ * soft limit is raised to the hard one (up to NOFILE_MAX), as systemd does
+ * for itself, and given back to what stackd forks directly; the launcher,
+ * forked before the raise, has it anyway.
+ */
+#define NOFILE_MAX	((rlim_t)1 << 20)
+
+static struct rlimit	nofile_given;
+static bool		nofile_raised;
+
+void
+spawn_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &nofile_given) == -1)
+		return;
+	rl = nofile_given;
+	rl.rlim_cur = rl.rlim_max < NOFILE_MAX ? rl.rlim_max : NOFILE_MAX;
+	if (rl.rlim_cur > nofile_given.rlim_cur &&
+	    setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		nofile_raised = true;
+}
+
 /* Before the credentials change: root may raise a hard limit. */
 static void
 spawn_limits(const struct proc_conf *pc, int errfd)
@@ -529,6 +556,10 @@ spawn_child(const struct spawn_req *r, pid_t parent, int errfd, int go_fd)
 		    dup2(r->ready_fd, r->ready_num) == -1)
 			spawn_fail(errfd, STEP_SETUP, NULL, 0);
 	}
+	/* Forked by stackd itself: the limit stackd was given, not its own. */
+	if (nofile_raised &&
+	    setrlimit(RLIMIT_NOFILE, &nofile_given) == -1)
+		spawn_fail(errfd, STEP_SETUP, NULL, 0);
 	if (r->pc != NULL) {
 		spawn_limits(r->pc, errfd);
 		spawn_creds(r->pc, errfd);

@@ -59,6 +59,10 @@ void	 spawn_child(const struct spawn_req *, pid_t parent, int errfd,
 	    int go_fd) __attribute__((noreturn));
 /* Set sig to SIG_DFL, even one of glibc's own (see spawn.c). */
 void	 spawn_signal_default(int sig);
+
+/* Raise stackd's soft RLIMIT_NOFILE to its hard limit; children (and the
+ * launcher, forked before) keep the limit stackd was given. */
+void	 spawn_raise_nofile(void);
 /* Signal a child's whole process group; never pid <= 0. */
 int	 spawn_signal(pid_t, int sig);
 

@@ -562,8 +562,10 @@ main(int argc, char *argv[])
 		file = default_file();
 	/* Before the stack is read: the launcher is a copy of stackd as it
 	 * is now, and the smaller it is, the cheaper its forks. */
-	if (!check)
+	if (!check) {
 		launcher_start();
+		spawn_raise_nofile();	/* after: the launcher keeps it */
+	}
 	if ((cfg = parse_file(file, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		launcher_stop();

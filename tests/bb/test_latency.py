@@ -21,7 +21,11 @@ from conftest import level, proc
 
 EXEC_DELAY = 0.3       # seconds added to every execve of a child
 CLONE_DELAY = 0.03     # seconds added to every clone (the launcher's)
-LIMIT = 0.100
+# A loop blocked through the burst answers after 300 ms or more (ten 30 ms
+# clones, one 300 ms exec); one handed back every 20 ms in tens of ms.  The
+# bound sits between, with room for a loaded host: issue 6's 100 ms is the
+# soak's to hold, as a measure, not this test's.
+LIMIT = 0.200
 
 
 def status_rtt(path):

@@ -20,6 +20,7 @@ where mount(2) is not allowed) and /dev/full.
 
 import grp
 import os
+import resource
 import pwd
 import shutil
 import subprocess
@@ -103,6 +104,21 @@ def soft_nofile(pid):
             if line.startswith("Max open files"):
                 return line.split()[3]
     raise AssertionError("no Max open files in /proc/%d/limits" % pid)
+
+
+def test_soft_nofile_raised_for_stackd_not_its_children(stack):
+    # About three descriptors per process: under a soft limit of 256 a
+    # level of 120 could not start.  stackd raises its own soft limit to
+    # the hard one; its children keep the limit it was given.
+    n = 120
+    stack.write(level("one") +
+                "".join(proc("p%d" % i, "one", "sleep 300") for i in range(n)))
+    stack.start(rlimits={resource.RLIMIT_NOFILE: (256, 4096)})
+    st = stack.wait_level(1, timeout=60)
+    assert soft_nofile(stack.daemon_pid) == "4096"
+    for p in st["processes"][:3] + st["processes"][-3:]:
+        assert soft_nofile(p["pid"]) == "256", p
+    assert "Too many open files" not in stack.log()
 
 
 def test_descriptors_exhausted_rlimit_nofile(stack):
