@@ -72,6 +72,9 @@
 #define RELAY_POOLMAX	4			/* spare buffers kept */
 #define RELAY_RETRY	1.0			/* s: starved relays retry */
 #define RELAY_HASHMIN	64			/* pid hash buckets, at least */
+#define RELAY_DEADMAX	32			/* per stalled sink; sink_shed */
+#define RELAY_DEADHARD	1024			/* per sink, however slow */
+#define RELAY_STALL_MS	5000			/* no write taken: stalled */
 
 _Static_assert(RELAY_PREFIXMAX - 1 + 3 + RELAY_LINEMAX + 1 <= RELAY_OUTMAX,
     "a prefixed line fits in one atomic write");
@@ -93,6 +96,7 @@ struct sink {
 	int			 fd;
 	int			 refs;
 	bool			 failed; /* the last write failed */
+	msec_t			 took_at; /* when it last took a write */
 	bool			 cut;	/* a write failed mid-line: end that
 					 * line before the next one */
 };
@@ -144,6 +148,7 @@ static size_t			relay_nhash = RELAY_HASHMIN;
 static size_t			relay_nhashed;
 
 static enum relay_state	relay_pump(struct relay *);
+static void			relay_free(struct relay *);
 
 /* --- buffers ------------------------------------------------------------ */
 
@@ -309,6 +314,7 @@ sink_new(int fd, const char *name, const char *path)
 	s->name = path != NULL ? s->path : name;
 	s->fd = fd;
 	s->refs = 1;
+	s->took_at = now_msec();
 	TAILQ_INIT(&s->waiting);
 	ev_io_init(&s->io, sink_ready, fd, EV_WRITE);
 	LIST_INSERT_HEAD(&sinks, s, entry);
@@ -397,6 +403,48 @@ sink_turn(const struct sink *s, const struct relay *r)
 	return s->serving == r || TAILQ_EMPTY(&s->waiting);
 }
 
+/*
+ * A sink that takes no writes for good (a stalled reader) would keep the
+ * pipe and the buffer of every child that exited meanwhile -- a process
+ * in a restart loop leaves one per run -- until stackd runs out of
+ * descriptors.  So once a sink has taken nothing for RELAY_STALL_MS, at
+ * most RELAY_DEADMAX relays whose writer was reaped wait on it (RELAY_DEADHARD
+ * while it drains, however slowly: a burst of exits is not cut short);
+ * the oldest beyond that are dropped, with a log line.  What a live child
+ * writes still waits, and blocks that child.
+ */
+static void
+sink_shed(struct sink *s, const struct relay *keep)
+{
+	struct relay	*r, *next;
+	int		 dead = 0, drop, dropped = 0;
+
+	TAILQ_FOREACH(r, &s->waiting, wait)
+		if (r->pid == 0)
+			dead++;
+	drop = dead - (now_msec() - s->took_at >= RELAY_STALL_MS ?
+	    RELAY_DEADMAX : RELAY_DEADHARD);
+	if (drop <= 0)
+		return;
+	s->refs++;	/* its last relay may go */
+	for (r = TAILQ_FIRST(&s->waiting); r != NULL && drop > 0; r = next) {
+		next = TAILQ_NEXT(r, wait);
+		if (r->pid != 0 || r == s->serving || r == keep)
+			continue;
+		/* Half a line went out: the next write ends it first. */
+		if (r->buf != NULL && r->buf->outoff > 0)
+			s->cut = true;
+		relay_free(r);
+		drop--;
+		dropped++;
+	}
+	if (dropped > 0)
+		log_msg(LOG_WARNING, "children's output to %s: dropped what %d "
+		    "exited process%s left, as it takes no writes", s->name,
+		    dropped, dropped == 1 ? "" : "es");
+	sink_unref(s);
+}
+
 /* Give each waiting relay its turn, in order, while the sink takes it. */
 static void
 sink_serve(struct sink *s)
@@ -464,6 +512,7 @@ relay_write(struct relay *r)
 			break;
 		}
 		sink_result(s, 0);
+		s->took_at = now_msec();
 		if (s->cut)
 			s->cut = false;
 		else
@@ -578,6 +627,8 @@ relay_block(struct relay *r)
 	else
 		TAILQ_INSERT_TAIL(&s->waiting, r, wait);
 	ev_io_start(daemon_self->loop, &s->io);
+	if (r->pid == 0)
+		sink_shed(s, r);
 }
 
 /*
@@ -748,6 +799,8 @@ relay_drain(struct daemon *d, pid_t pid)
 		relay_hash_del(r);
 		if (!r->eof && !r->waiting && !r->starved)
 			relay_drain_one(r);
+		else if (r->waiting && r->sink != NULL)
+			sink_shed(r->sink, NULL);	/* may free r */
 	}
 }
 

@@ -5,6 +5,7 @@ import os
 import resource
 
 from conftest import level, proc, proc_status
+import procfs  # tests/procfs.py, on the path conftest set
 
 
 def _read_some(fd, size, wait=0.2):
@@ -550,3 +551,34 @@ def test_no_prefixes_when_journal_stream_is_another_file(stack):
     stack.wait_level(1)
     assert stack.stop() == 0
     assert not any(re.match(r"<[0-7]>", l) for l in stack.log().splitlines())
+
+
+def test_stalled_stdout_keeps_a_bounded_backlog_of_exited_children(stack):
+    # Nobody reads stackd's stdout any more, and a process in a restart
+    # loop leaves a full pipe behind at every run: once stdout has taken
+    # nothing for 5 s, stackd keeps the output of at most 32 exited
+    # children, not one pipe and buffer per run until it runs out of
+    # descriptors.  (A sink that drains keeps far more: test_fifty_floods.)
+    flap = stack.script("flap.sh", "#!/bin/sh\n"
+                        "head -c 30000 /dev/zero | tr '\\\\0' x | fold -w 100\n"
+                        "exit 1\n")
+    r, w = os.pipe()
+    try:
+        stack.write(level("one", intensity="100000", period="1s") +
+                    proc("flap", "one", flap) + proc("q", "one", "sleep 300"))
+        stack.start(stdout=w)
+        os.close(w)
+        w = -1
+        stack.wait_level(1)
+        base = len(procfs.fds(stack.daemon_pid))
+        stack.wait_until(lambda: "children's output to stdout: dropped what" in stack.log(),
+                         timeout=60, msg="the backlog cut")
+        runs = stack.p("flap")["restarts_total"]
+        stack.wait_until(lambda: stack.p("flap")["restarts_total"] >= runs + 50,
+                         timeout=60, msg="fifty more runs of flap")
+        assert len(procfs.fds(stack.daemon_pid)) < base + 2 * 32 + 8
+        stack.check_alive()
+    finally:
+        os.close(r)
+        if w != -1:
+            os.close(w)
