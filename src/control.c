@@ -592,6 +592,13 @@ control_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 	fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
+		/* Out of descriptors: a silent client gives its one up, as
+		 * at CONTROL_MAXCLIENTS, and the connection still queued is
+		 * taken on the next round -- silent connections must not
+		 * lock the operator out until they time out. */
+		if ((errno == EMFILE || errno == ENFILE) && clients != NULL &&
+		    control_make_room(d) == 0)
+			return;
 		if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
 			control_pause_accept(d);

@@ -20,6 +20,8 @@ where mount(2) is not allowed) and /dev/full.
 
 import grp
 import os
+import time
+import socket
 import resource
 import pwd
 import shutil
@@ -168,6 +170,39 @@ def test_descriptors_exhausted_rlimit_nofile(stack):
     stack.wait_level(1)
     stack.wait_until(lambda: procfs.fds(pid) == before, timeout=10,
                      msg="the descriptors of level one alone again (%s)" % before)
+    assert stack.stop() == 0
+
+
+def test_silent_clients_give_way_when_descriptors_run_out(stack):
+    # Out of descriptors, with connections that say nothing holding some:
+    # the idlest gives its descriptor up to the next request at once, as at
+    # 64 clients, rather than every request waiting for their 10 s timeout.
+    stack.write(level("one") + proc("p1", "one", "sleep 300"))
+    stack.start()
+    stack.wait_level(1)
+    pid = stack.daemon_pid
+    soft = soft_nofile(pid)
+    n0 = len(procfs.fds(pid))
+    silent = []
+    try:
+        for _ in range(3):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(stack.ctl_path)
+            silent.append(s)
+        stack.wait_until(lambda: len(procfs.fds(pid)) == n0 + 3, msg="three accepted")
+        fds = procfs.fds(pid)
+        lowest_free = min(n for n in range(fds[-1] + 2) if n not in fds)
+        subprocess.run(["prlimit", "--pid", str(pid), "--nofile=%d:" % lowest_free],
+                       check=True)
+        t = time.monotonic()
+        r = stack.ctl("status")
+        took = time.monotonic() - t
+        assert r.returncode == 0, r
+        assert took < 5, "status waited %.1f s for a silent client's timeout" % took
+    finally:
+        for s in silent:
+            s.close()
+        subprocess.run(["prlimit", "--pid", str(pid), "--nofile=%s:" % soft], check=True)
     assert stack.stop() == 0
 
 
