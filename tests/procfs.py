@@ -112,6 +112,23 @@ def fds(pid):
         return None
 
 
+def sockets(pid):
+    """How many of pid's descriptors are sockets, or None if it is gone.
+    Unlike the whole count, this one does not move with the pipes and
+    pidfds of processes that come and go."""
+    try:
+        d = "/proc/%d/fd" % pid
+        n = 0
+        for f in os.listdir(d):
+            try:
+                n += os.readlink(os.path.join(d, f)).startswith("socket:")
+            except OSError:
+                pass  # closed between listdir and readlink
+        return n
+    except OSError:
+        return None
+
+
 def environ(pid):
     """The environment of pid as raw bytes ("K=V\\0..."), or None."""
     try:
