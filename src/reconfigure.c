@@ -146,6 +146,14 @@ reconfigure(struct daemon *d, char *err, size_t errlen)
 	if ((ncfg = parse_file(d->cfg->path, err, errlen)) == NULL) {
 		log_msg(LOG_ERR, "reload failed, nothing changed: %s", err);
 		events_daemon(d, EVT_RELOAD_FAILED, err);
+		/* Under Type=notify-reload systemd sent the SIGHUP and waits
+		 * for RELOADING=1 and READY=1; without them `systemctl reload`
+		 * would hang for TimeoutStartSec.  The reload is over: the old
+		 * file stays in force, and the journal says why. */
+		if (d->m.ready_sent) {
+			notify_reloading(d);
+			notify_ready(d);
+		}
 		return -1;
 	}
 	if (strcmp(ncfg->name, d->cfg->name) != 0 ||

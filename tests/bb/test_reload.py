@@ -144,6 +144,25 @@ def test_reload_notifies_systemd(stack, notify_socket):
     assert i < len(lines) - 1 - lines[::-1].index("READY=1")
 
 
+def test_rejected_reload_still_ends_the_reload_for_systemd(stack, notify_socket):
+    # Type=notify-reload: systemd waits for RELOADING=1 then READY=1 after
+    # its SIGHUP, whatever the file holds
+    ns = notify_socket
+    stack.write(three())
+    stack.start(env={"NOTIFY_SOCKET": ns.path})
+    stack.wait_level(2)
+    stack.wait_until(lambda: ns.count("READY=1") == 1, msg="READY=1")
+    with open(stack.ini, "a") as f:
+        f.write("[level broken\n")
+    stack.send(signal.SIGHUP)
+    stack.wait_until(lambda: ns.count("READY=1") == 2,
+                     msg="READY=1 after the rejected reload")
+    lines = ns.lines()
+    assert lines.index("RELOADING=1") < len(lines) - 1 - lines[::-1].index("READY=1")
+    assert "reload failed, nothing changed: %s:" % stack.ini in stack.log()
+    assert stack.status()["level"] == 2
+
+
 def test_restart_one_process(stack):
     before = start_three(stack)
     r = stack.ctl("restart", "b")
