@@ -418,12 +418,13 @@ sink_shed(struct sink *s, const struct relay *keep)
 {
 	struct relay	*r, *next;
 	int		 dead = 0, drop, dropped = 0;
+	bool		 stalled;
 
 	TAILQ_FOREACH(r, &s->waiting, wait)
 		if (r->pid == 0)
 			dead++;
-	drop = dead - (now_msec() - s->took_at >= RELAY_STALL_MS ?
-	    RELAY_DEADMAX : RELAY_DEADHARD);
+	stalled = now_msec() - s->took_at >= RELAY_STALL_MS;
+	drop = dead - (stalled ? RELAY_DEADMAX : RELAY_DEADHARD);
 	if (drop <= 0)
 		return;
 	s->refs++;	/* its last relay may go */
@@ -438,10 +439,16 @@ sink_shed(struct sink *s, const struct relay *keep)
 		drop--;
 		dropped++;
 	}
-	if (dropped > 0)
+	if (dropped > 0 && stalled)
 		log_msg(LOG_WARNING, "children's output to %s: dropped what %d "
-		    "exited process%s left, as it takes no writes", s->name,
-		    dropped, dropped == 1 ? "" : "es");
+		    "exited process%s left, as it has taken no writes for "
+		    "%d s", s->name, dropped, dropped == 1 ? "" : "es",
+		    RELAY_STALL_MS / 1000);
+	else if (dropped > 0)
+		log_msg(LOG_WARNING, "children's output to %s: dropped what %d "
+		    "exited process%s left, as it is %d exits behind",
+		    s->name, dropped, dropped == 1 ? "" : "es",
+		    RELAY_DEADHARD);
 	sink_unref(s);
 }
 
