@@ -104,6 +104,13 @@ def status(pid, key):
     return None
 
 
+def ignores(pid, sig):
+    """Whether pid ignores signal sig (SigIgn in its status); False if it
+    is gone.  A test that signals a child's trap waits for this first."""
+    mask = status(pid, "SigIgn")
+    return mask is not None and bool(int(mask[0], 16) >> (int(sig) - 1) & 1)
+
+
 def fds(pid):
     """The open descriptors of pid, sorted, or None if it is gone."""
     try:

@@ -12,6 +12,7 @@ import signal
 
 
 from conftest import level, proc, alive
+import procfs  # tests/procfs.py, on the path conftest set
 
 
 def test_group_remnant_of_a_killed_process_is_stopped(stack):
@@ -40,6 +41,9 @@ def test_group_remnant_ignoring_term_is_killed_after_stop_timeout(stack):
     stack.start()
     first = stack.pid("w", stack.wait_level(1))
     worker = int(stack.wait_until(lambda: stack.read("worker.pid"), msg="worker started"))
+    # $! is written before the subshell has set its trap
+    stack.wait_until(lambda: procfs.ignores(worker, signal.SIGTERM),
+                     msg="worker %d ignores SIGTERM" % worker)
     os.kill(first, signal.SIGKILL)
     stack.wait_running("w", other_than=first)
     stack.wait_until(lambda: not alive(worker), timeout=5,
