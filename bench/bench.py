@@ -757,6 +757,28 @@ def restart_floor(child, tmp, n=15):
     return statistics.median(v) / 1e6 if v else None
 
 
+def start_floor(child, tmp, n, reps=3):
+    """Start -> all n exec'd for a C loop that does nothing but
+    posix_spawn them one after the other (the helper's startfloor mode):
+    what a supervisor that starts its children one at a time cannot beat.
+    Median ms over reps, or None."""
+    v = []
+    for i in range(reps):
+        path = os.path.join(tmp, "startfloor.%d.%d" % (n, i))
+        try:
+            subprocess.run([child, "startfloor", path, str(n)], timeout=60,
+                           check=True)
+            rows = [l.split() for l in open(path).read().splitlines()]
+        except (OSError, subprocess.SubprocessError):
+            return None
+        t0 = [int(r[2]) for r in rows if r[0] == "t0"]
+        ts = [int(r[2]) for r in rows if r[0] == "s"]
+        if len(t0) != 1 or len(ts) != n:
+            return None
+        v.append((max(ts) - t0[0]) / 1e6)
+    return statistics.median(v)
+
+
 def probe_cost(child, tmp, n=30):
     """The probe's own fork/exec/exit/wait, timed by the helper in C
     (probecost mode); from here, through the interpreter, if that fails --
@@ -1107,6 +1129,8 @@ def main():
         ctx.strace = shutil.which("strace") is not None
         ctx.probe_cost = probe_cost(ctx.child, ctx.tmp)
         ctx.floor = restart_floor(ctx.child, ctx.tmp)
+        ctx.start_floor = [(n, start_floor(ctx.child, ctx.tmp, n))
+                           for n in ctx.N]
         only = set(args.only.split(",")) if args.only else None
         sup = [t for t in tools if t.many and t.restarts and
                t.name not in ("s6 (notification-fd)",)]
@@ -1189,10 +1213,14 @@ def main():
         "elapsed": time.monotonic() - t_begin,
         "child": "bench/helper.c built %s; probe spawn+exit+wait (timed "
                  "in C): %.3f ms; restart floor (a bare waitpid + "
-                 "posix_spawn loop in C, kill → new exec): %s"
+                 "posix_spawn loop in C, kill → new exec): %s; start floor "
+                 "(a bare posix_spawn loop in C, start → all N exec'd): %s"
                  % ("static" if static else "dynamic", ctx.probe_cost * 1e3,
                     "%.2f ms" % ctx.floor if ctx.floor is not None
-                    else "not measured"),
+                    else "not measured",
+                    ", ".join("%s with %d" % (
+                        "%.1f ms" % f if f is not None else "not measured",
+                        n) for n, f in ctx.start_floor)),
         "sysc": "perf stat -e raw_syscalls:sys_enter --no-inherit -p "
                 "(supervisor pids)" if ctx.perf else
                 ("strace -c -p (supervisor pids)" if ctx.strace else

@@ -19,6 +19,11 @@
  *                                run 20 ms, stamp "kill", SIGKILL it, wait
  *                                for it and spawn the next at once -- what
  *                                a supervisor that does nothing else costs
+ *   bchild startfloor FILE N     the floor of "start -> all N exec'd":
+ *                                stamp "t0", posix_spawn N children "run
+ *                                FILE s" one after the other, as fast as
+ *                                a loop can, wait for their N stamps, kill
+ *                                and reap them
  *   bchild probecost FILE N      what a probe costs its parent: N times,
  *                                posix_spawn "probe /dev/null x" and wait
  *                                for it; one line "NANOSECONDS" per run
@@ -319,6 +324,53 @@ floor_loop(const char *self, const char *file, int n)
 	}
 }
 
+/* How many lines file holds, or -1. */
+static int
+count_lines(const char *file)
+{
+	char	buf[8192];
+	ssize_t	got;
+	int	fd, n = 0;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((got = read(fd, buf, sizeof(buf))) > 0)
+		while (got-- > 0)
+			n += buf[got] == '\n';
+	close(fd);
+	return n;
+}
+
+static int
+start_floor(const char *self, const char *file, int n)
+{
+	char		*args[] = { (char *)self, "run", (char *)file, "s",
+			    NULL };
+	struct timespec	 nap = { 0, 1000000 };
+	long long	 deadline;
+	pid_t		*pids;
+	int		 made, i;
+
+	if (n < 1 || (pids = calloc((size_t)n, sizeof(*pids))) == NULL)
+		return 1;
+	stamp(file, "t0", mono_ns());
+	for (made = 0; made < n; made++)
+		if (posix_spawn(&pids[made], self, NULL, NULL, args,
+		    environ) != 0)
+			break;
+	/* Each child stamps, then pauses: all there is "t0" + made lines. */
+	deadline = mono_ns() + 30000000000LL;
+	while (count_lines(file) < made + 1 && mono_ns() < deadline)
+		nanosleep(&nap, NULL);
+	for (i = 0; i < made; i++)
+		kill(pids[i], SIGKILL);
+	for (i = 0; i < made; i++)
+		while (waitpid(pids[i], NULL, 0) == -1 && errno == EINTR)
+			;
+	free(pids);
+	return made < n;
+}
+
 static int
 probe_cost(const char *self, const char *file, int n)
 {
@@ -377,6 +429,8 @@ main(int argc, char *argv[])
 	}
 	if (argc >= 4 && strcmp(argv[1], "floor") == 0)
 		return floor_loop(argv[0], argv[2], atoi(argv[3]));
+	if (argc >= 4 && strcmp(argv[1], "startfloor") == 0)
+		return start_floor(argv[0], argv[2], atoi(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "probecost") == 0)
 		return probe_cost(argv[0], argv[2], atoi(argv[3]));
 	if (argc >= 4 && strcmp(argv[1], "orphans") == 0) {
@@ -386,7 +440,7 @@ main(int argc, char *argv[])
 		wait_forever();
 	}
 	fprintf(stderr, "usage: bchild run FILE TAG [wait|exit|ignore|"
-	    "notify:FD] | probe FILE TAG | floor FILE N | probecost FILE N | "
-	    "orphans FILE N [K]\n");
+	    "notify:FD] | probe FILE TAG | floor FILE N | startfloor FILE N "
+	    "| probecost FILE N | orphans FILE N [K]\n");
 	return 2;
 }
