@@ -13,7 +13,10 @@ versions, the load and the exact command) and .csv (every sample).
 How it measures (details in bench/README.md):
   * a tiny static C child (helper.c, built here into a temporary directory)
     reads CLOCK_MONOTONIC first thing after exec and appends "TAG PID NS" to
-    a stamp file: that is "exec'd" for start-up and restart times;
+    a stamp file; that names the pid, and the kernel's own instant of its
+    exec (the proc connector's PROC_EVENT_EXEC, CLOCK_MONOTONIC too) is
+    "exec'd" for start-up and restart times -- the child's clock only where
+    the proc connector cannot be had (not root) or lost the event;
   * exits are seen through pidfds (poll(2) on pidfd_open), not by polling;
   * memory is the sum of Pss from /proc/PID/smaps_rollup over every
     supervisor process (not the supervised children);
@@ -37,10 +40,13 @@ import select
 import shlex
 import shutil
 import signal
+import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -199,9 +205,105 @@ def runnable():
 # --------------------------------------------------------------------------
 # the stamp file written by helper.c
 
+class ExecWatch:
+    """The kernel's instant of every exec: the proc connector's
+    PROC_EVENT_EXEC, whose timestamp the kernel takes with ktime_get_ns()
+    (CLOCK_MONOTONIC, the helper's clock) once the new program is loaded
+    -- before the program's own start-up (the static glibc's, which on a VM
+    costs half a millisecond of trapped cpuid), that the helper's stamp
+    would include.  A thread reads the events; with CAP_NET_ADMIN only.
+    Kernels since 6.6 send exec events alone when asked (proc_input's
+    event_type); older ones get a 4-byte request and send everything."""
+
+    NETLINK_CONNECTOR = 11
+    CN_IDX_PROC = CN_VAL_PROC = 1
+    LISTEN = 1
+    PROC_EVENT_EXEC = 0x2
+
+    def __init__(self):
+        self.execs = {}         # pid -> [ns of each exec]
+        self.lost = 0           # ENOBUFS: the socket dropped events
+        self.found = self.missed = 0
+        self.lock = threading.Lock()
+        self.s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM,
+                               self.NETLINK_CONNECTOR)
+        try:
+            self.s.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)  # FORCE
+        except OSError:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
+        self.s.bind((0, self.CN_IDX_PROC))
+        threading.Thread(target=self._read, daemon=True).start()
+        self.filtered = True
+        self._listen(struct.pack("=II", self.LISTEN, self.PROC_EVENT_EXEC))
+        if not self._works():
+            self.filtered = False
+            self._listen(struct.pack("=I", self.LISTEN))
+            if not self._works():
+                self.s.close()
+                raise OSError("no exec events came")
+        self.found = self.missed = 0
+
+    def _listen(self, payload):
+        cn = struct.pack("=IIIIHH", self.CN_IDX_PROC, self.CN_VAL_PROC, 0, 0,
+                         len(payload), 0) + payload
+        self.s.send(struct.pack("=IHHII", 16 + len(cn), 3, 0, 0, 0) + cn)
+
+    def _works(self):
+        p = subprocess.Popen(["true"])
+        p.wait()
+        return self.exec_ns(p.pid, now_ns(), wait=1.0) is not None
+
+    def _read(self):
+        while True:
+            try:
+                data = self.s.recv(1 << 16)
+            except OSError as e:
+                if e.errno == 105:      # ENOBUFS
+                    self.lost += 1
+                    continue
+                return                  # closed
+            off = 0
+            # nlmsghdr (16), cn_msg (20), proc_event: what, cpu, ns, ...
+            while off + 16 + 20 + 24 <= len(data):
+                ln = struct.unpack_from("=I", data, off)[0]
+                what, _, ns, _, tgid = struct.unpack_from(
+                    "=IIQii", data, off + 36)
+                if what == self.PROC_EVENT_EXEC:
+                    with self.lock:
+                        self.execs.setdefault(tgid, []).append(ns)
+                if ln < 16:
+                    break
+                off += (ln + 3) & ~3
+
+    def exec_ns(self, pid, before, wait=0.2):
+        """The latest exec of pid at or before `before` (ns), or None if
+        none was seen within `wait` seconds (the thread may lag)."""
+        deadline = time.monotonic() + wait
+        while True:
+            with self.lock:
+                c = [t for t in self.execs.get(pid, ()) if t <= before]
+            if c:
+                self.found += 1
+                return max(c)
+            if time.monotonic() >= deadline:
+                self.missed += 1
+                return None
+            time.sleep(0.001)
+
+    def of_stamp(self, pid, ns):
+        """The exec instant for a stamp: the kernel's, else the stamp."""
+        t = self.exec_ns(pid, ns)
+        return ns if t is None else t
+
+
+def exec_instant(watch, pid, ns):
+    return ns if watch is None else watch.of_stamp(pid, ns)
+
+
 class Stamps:
-    def __init__(self, path):
+    def __init__(self, path, watch=None):
         self.path, self.off, self.buf = path, 0, b""
+        self.watch = watch      # ExecWatch, or None: the child's clock
         self.recs = []          # (tag, pid, ns) in file order
         self.first = {}         # tag -> first exec ns
         self.last = {}          # tag -> (pid, ns) of the latest exec
@@ -219,7 +321,7 @@ class Stamps:
         new = []
         for ln in lines:
             tag, pid, ns = ln.decode().split()
-            r = (tag, int(pid), int(ns))
+            r = (tag, int(pid), exec_instant(self.watch, int(pid), int(ns)))
             new.append(r)
             self.first.setdefault(tag, r[2])
             self.last[tag] = (r[1], r[2])
@@ -447,7 +549,9 @@ class Run:
         ctx.seq += 1
         self.dir = os.path.join(ctx.tmp, "r%04d" % ctx.seq)
         os.mkdir(self.dir)
-        self.stamps = Stamps(os.path.join(self.dir, "stamps"))
+        # in a PID namespace the stamps carry the namespace's pids
+        self.stamps = Stamps(os.path.join(self.dir, "stamps"),
+                             None if self.opts.get("pid1") else ctx.watch)
         self.proc = None
 
     def svc_args(self, tag, mode="wait", level=0):
@@ -741,7 +845,7 @@ def sc_climb(ctx, tool, rnd):
         run.close()
 
 
-def restart_floor(child, tmp, n=15):
+def restart_floor(child, tmp, watch, n=15):
     """Kill -> new exec for a parent that does nothing but wait for its
     child and posix_spawn it again (the helper's floor mode): below this
     no supervisor can restart.  Median ms, or None."""
@@ -752,12 +856,12 @@ def restart_floor(child, tmp, n=15):
         rows = [l.split() for l in open(path).read().splitlines()]
     except (OSError, subprocess.SubprocessError):
         return None
-    v = [int(b[2]) - int(a[2]) for a, b in zip(rows, rows[1:])
-         if a[0] == "kill" and b[0] == "f"]
+    v = [exec_instant(watch, int(b[1]), int(b[2])) - int(a[2])
+         for a, b in zip(rows, rows[1:]) if a[0] == "kill" and b[0] == "f"]
     return statistics.median(v) / 1e6 if v else None
 
 
-def start_floor(child, tmp, n, reps=3):
+def start_floor(child, tmp, watch, n, reps=3):
     """Start -> all n exec'd for a C loop that does nothing but
     posix_spawn them one after the other (the helper's startfloor mode):
     what a supervisor that starts its children one at a time cannot beat.
@@ -772,7 +876,8 @@ def start_floor(child, tmp, n, reps=3):
         except (OSError, subprocess.SubprocessError):
             return None
         t0 = [int(r[2]) for r in rows if r[0] == "t0"]
-        ts = [int(r[2]) for r in rows if r[0] == "s"]
+        ts = [exec_instant(watch, int(r[1]), int(r[2])) for r in rows
+              if r[0] == "s"]
         if len(t0) != 1 or len(ts) != n:
             return None
         v.append((max(ts) - t0[0]) / 1e6)
@@ -1055,6 +1160,7 @@ def report(ctx, tools, meta):
             % (ctx.N[0], ctx.N[1], ctx.orphans, ctx.orphan_bursts,
                ctx.kills, ctx.idle),
             "- child: %s" % meta["child"],
+            "- exec instants: %s" % meta["execs"],
             "- idle syscalls from: %s" % meta["sysc"], ""]
     out += ["Cells: median [min–max] over every sample of every round "
             "(n per cell in the CSV). N/A: the tool cannot do the "
@@ -1091,6 +1197,9 @@ def main():
     ap.add_argument("--tools", default="",
                     help="comma list of tool names to run")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--child-clock", action="store_true",
+                    help="time execs by the child's first line of main, "
+                    "not by the kernel's exec event")
     args = ap.parse_args()
 
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0,
@@ -1116,6 +1225,14 @@ def main():
         log("bench: %s is not installed: skipped" % m)
     tools = [t for t in tools if t.name not in missing]
     ctx = Ctx(args)
+    ctx.watch, ctx.watch_why = None, "--child-clock"
+    if not args.child_clock:
+        try:
+            ctx.watch = ExecWatch()
+        except OSError as e:
+            ctx.watch_why = "no proc connector: %s" % e
+            log("bench: %s; exec instants from the child's clock"
+                % ctx.watch_why)
     base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     ctx.tmp = tempfile.mkdtemp(prefix="stackd-bench-", dir=base)
     try:
@@ -1128,8 +1245,8 @@ def main():
         ctx.perf = can_perf()
         ctx.strace = shutil.which("strace") is not None
         ctx.probe_cost = probe_cost(ctx.child, ctx.tmp)
-        ctx.floor = restart_floor(ctx.child, ctx.tmp)
-        ctx.start_floor = [(n, start_floor(ctx.child, ctx.tmp, n))
+        ctx.floor = restart_floor(ctx.child, ctx.tmp, ctx.watch)
+        ctx.start_floor = [(n, start_floor(ctx.child, ctx.tmp, ctx.watch, n))
                            for n in ctx.N]
         only = set(args.only.split(",")) if args.only else None
         sup = [t for t in tools if t.many and t.restarts and
@@ -1221,6 +1338,13 @@ def main():
                     ", ".join("%s with %d" % (
                         "%.1f ms" % f if f is not None else "not measured",
                         n) for n, f in ctx.start_floor)),
+        "execs": ("the kernel's: proc connector PROC_EVENT_EXEC "
+                  "timestamps (%s), %d found, %d not (the child's clock "
+                  "instead), %d receive overruns"
+                  % ("exec events only" if ctx.watch.filtered else
+                     "all events", ctx.watch.found, ctx.watch.missed,
+                     ctx.watch.lost)) if ctx.watch else
+                 ("the child's first line of main (%s)" % ctx.watch_why),
         "sysc": "perf stat -e raw_syscalls:sys_enter --no-inherit -p "
                 "(supervisor pids)" if ctx.perf else
                 ("strace -c -p (supervisor pids)" if ctx.strace else
