@@ -128,6 +128,21 @@ reconfigure_keep_name(struct stack_conf *ncfg, const struct stack_conf *ocfg)
 }
 
 /*
+ * Under Type=notify-reload systemd sent the SIGHUP and waits for
+ * RELOADING=1 and READY=1; without them `systemctl reload` would hang for
+ * TimeoutStartSec.  A refused reload is over at once: the old file stays
+ * in force, and the journal says why.
+ */
+static void
+reconfigure_refused(struct daemon *d)
+{
+	if (d->m.ready_sent) {
+		notify_reloading(d);
+		notify_ready(d);
+	}
+}
+
+/*
  * Parse and validate the file, then start the machine's reload.  Returns
  * 0, or -1 with the reason (FILE:LINE: message) in err; the running stack
  * is untouched either way until the machine moves.
@@ -146,14 +161,7 @@ reconfigure(struct daemon *d, char *err, size_t errlen)
 	if ((ncfg = parse_file(d->cfg->path, err, errlen)) == NULL) {
 		log_msg(LOG_ERR, "reload failed, nothing changed: %s", err);
 		events_daemon(d, EVT_RELOAD_FAILED, err);
-		/* Under Type=notify-reload systemd sent the SIGHUP and waits
-		 * for RELOADING=1 and READY=1; without them `systemctl reload`
-		 * would hang for TimeoutStartSec.  The reload is over: the old
-		 * file stays in force, and the journal says why. */
-		if (d->m.ready_sent) {
-			notify_reloading(d);
-			notify_ready(d);
-		}
+		reconfigure_refused(d);
 		return -1;
 	}
 	if (strcmp(ncfg->name, d->cfg->name) != 0 ||
@@ -165,6 +173,7 @@ reconfigure(struct daemon *d, char *err, size_t errlen)
 		if (reconfigure_keep_name(ncfg, d->cfg) == -1) {
 			snprintf(err, errlen, "out of memory");
 			config_free(ncfg);
+			reconfigure_refused(d);
 			return -1;
 		}
 		log_msg(LOG_WARNING, "reload: a new stack name or control "
