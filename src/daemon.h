@@ -14,14 +14,17 @@
 #include "json.h"
 #include "machine.h"
 
+/* The signals stackd watches besides SIGCHLD (daemon_signals[]). */
+#define DAEMON_NSIGNALS	12
+
 struct daemon {
 	struct ev_loop		*loop;
 	struct stack_conf	*cfg;
 	struct machine		 m;
 	ev_timer		 tick;		/* the machine's next deadline */
 	ev_idle			 more;		/* actions left by a sliced run */
-	ev_signal		 sig_term, sig_int, sig_quit, sig_hup, sig_chld;
-	ev_signal		 sig_usr1, sig_usr2;
+	ev_signal		 sigs[DAEMON_NSIGNALS]; /* stackd.c's table */
+	ev_signal		 sig_chld;
 	bool			 stopping;	/* ACT_EXIT seen: finishing */
 	int			 exit_code;
 	ev_timer		 orphan_timer;	/* shutdown: TERM, then KILL */

@@ -408,39 +408,85 @@ default_file(void)
 	return access(DEFAULT_FILE, F_OK) == 0 ? DEFAULT_FILE : SYSTEM_FILE;
 }
 
+/*
+ * Every signal whose default action would end stackd, and what stackd
+ * does instead.  Dying of one would orphan the stack; as PID 1 the kernel
+ * would drop it without a word.  (Core-dumping ones are left alone: they
+ * mean a bug.  SIGTSTP and company stop stackd on a terminal, as job
+ * control should.  Real-time signals are not here.)
+ */
+static const struct {
+	int	 signo;
+	void	(*cb)(struct ev_loop *, ev_signal *, int);
+} daemon_signals[DAEMON_NSIGNALS] = {
+	{ SIGTERM,	daemon_sigterm },
+	{ SIGINT,	daemon_sigterm },
+	/* Some images stop their PID 1 with SIGQUIT (nginx's STOPSIGNAL). */
+	{ SIGQUIT,	daemon_sigterm },
+	/* How lxc-stop and sysvinit's powerfail ask an init to halt. */
+	{ SIGPWR,	daemon_sigterm },
+	{ SIGHUP,	daemon_sighup },
+	/* No meaning for stackd: said so, instead of dying of them. */
+	{ SIGUSR1,	daemon_sigignore },
+	{ SIGUSR2,	daemon_sigignore },
+	{ SIGALRM,	daemon_sigignore },
+	{ SIGVTALRM,	daemon_sigignore },
+	{ SIGPROF,	daemon_sigignore },
+	{ SIGIO,	daemon_sigignore },
+	{ SIGSTKFLT,	daemon_sigignore },
+};
+
+/*
+ * Blocked from the first line of main() on: a SIGTERM sent while the
+ * stack is being read must wait for the loop, not kill stackd -- or, as
+ * PID 1, be dropped by the kernel, leaving `docker stop` to its SIGKILL.
+ * The loop's signalfds read what is pending.  Children get an empty mask
+ * (spawn.c), the launcher blocks everything anyway.
+ */
+static void
+daemon_block_signals(void)
+{
+	sigset_t	set;
+	size_t		i;
+
+	sigemptyset(&set);
+	for (i = 0; i < DAEMON_NSIGNALS; i++)
+		sigaddset(&set, daemon_signals[i].signo);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 /* SIGCHLD normally has a signalfd of its own (reap.c). */
 static void
 daemon_watch_signals(struct daemon *d, bool sigchld)
 {
-	ev_signal_init(&d->sig_term, daemon_sigterm, SIGTERM);
-	ev_signal_init(&d->sig_int, daemon_sigterm, SIGINT);
-	/* SIGQUIT too: some images stop their PID 1 with it (nginx's
-	 * STOPSIGNAL), and its default would leave everything behind. */
-	ev_signal_init(&d->sig_quit, daemon_sigterm, SIGQUIT);
-	/* No meaning for stackd: said so, instead of dying of them. */
-	ev_signal_init(&d->sig_usr1, daemon_sigignore, SIGUSR1);
-	ev_signal_init(&d->sig_usr2, daemon_sigignore, SIGUSR2);
-	ev_signal_start(d->loop, &d->sig_quit);
-	ev_signal_start(d->loop, &d->sig_usr1);
-	ev_signal_start(d->loop, &d->sig_usr2);
-	ev_signal_init(&d->sig_hup, daemon_sighup, SIGHUP);
+	size_t	i;
+
+	for (i = 0; i < DAEMON_NSIGNALS; i++) {
+		ev_signal_init(&d->sigs[i], daemon_signals[i].cb,
+		    daemon_signals[i].signo);
+		ev_signal_start(d->loop, &d->sigs[i]);
+	}
 	ev_signal_init(&d->sig_chld, daemon_sigchld, SIGCHLD);
-	ev_signal_start(d->loop, &d->sig_term);
-	ev_signal_start(d->loop, &d->sig_int);
-	ev_signal_start(d->loop, &d->sig_hup);
 	if (sigchld)
 		ev_signal_start(d->loop, &d->sig_chld);
 }
 
+/*
+ * At exit, with the exit code decided.  Stopping a watcher unblocks its
+ * signal, and one that came after the loop's last read would then kill
+ * stackd at its default (a second ^C turning exit 0 into death by
+ * SIGINT): ignored first, which also discards what is pending.
+ */
 static void
 daemon_unwatch_signals(struct daemon *d)
 {
-	ev_signal_stop(d->loop, &d->sig_term);
-	ev_signal_stop(d->loop, &d->sig_int);
-	ev_signal_stop(d->loop, &d->sig_quit);
-	ev_signal_stop(d->loop, &d->sig_usr1);
-	ev_signal_stop(d->loop, &d->sig_usr2);
-	ev_signal_stop(d->loop, &d->sig_hup);
+	size_t	i;
+
+	for (i = 0; i < DAEMON_NSIGNALS; i++) {
+		signal(daemon_signals[i].signo, SIG_IGN);
+		ev_signal_stop(d->loop, &d->sigs[i]);
+	}
 	ev_signal_stop(d->loop, &d->sig_chld);
 }
 
@@ -563,6 +609,10 @@ main(int argc, char *argv[])
 	/* Before the stack is read: the launcher is a copy of stackd as it
 	 * is now, and the smaller it is, the cheaper its forks. */
 	if (!check) {
+		daemon_block_signals();
+		/* Inherited ignored, SIGCHLD would have the kernel reap
+		 * stackd's children before it saw them exit. */
+		signal(SIGCHLD, SIG_DFL);
 		launcher_start();
 		spawn_raise_nofile();	/* after: the launcher keeps it */
 	}

@@ -273,14 +273,17 @@ class StatusError(Exception):
     pass
 
 
-def _set_rlimits(rlimits):
-    """A preexec_fn that applies rlimits, or None when there are none."""
-    if not rlimits:
+def _preexec(rlimits, ignored):
+    """A preexec_fn that applies rlimits and sets the signals in ignored to
+    SIG_IGN (which exec keeps), or None when there is nothing to do."""
+    if not rlimits and not ignored:
         return None
 
     def apply():
-        for res, lim in rlimits.items():
+        for res, lim in (rlimits or {}).items():
             resource.setrlimit(res, lim)
+        for sig in ignored:
+            signal.signal(sig, signal.SIG_IGN)
     return apply
 
 
@@ -379,12 +382,13 @@ class Stack:
 
     def start(self, args=None, env=None, wrapper=None, wait_socket=True,
               stdout=None, merge_stderr=False, pass_fds=(), stderr=None,
-              rlimits=None):
+              rlimits=None, ignored=()):
         """Start stackd -f INI [args] in the background.  stdout, stderr: a
         file descriptor to use instead of the captured file; merge_stderr:
         stderr goes where stdout goes (one file shows the order of both);
         pass_fds: descriptors stackd inherits; rlimits: {RLIMIT_X: (soft,
-        hard)} set in stackd (or its wrapper) before exec."""
+        hard)} set in stackd (or its wrapper) before exec; ignored: signals
+        it inherits ignored."""
         assert self.proc is None, "test bug: stack already started"
         self.wrapper = wrapper
         cmd = list(wrapper or []) + [self.build.stackd, "-f", self.ini] + list(args or [])
@@ -397,7 +401,7 @@ class Stack:
                                      self._err if stderr is None else stderr,
                                      env=self.env(env), cwd=self.dir,
                                      start_new_session=True, pass_fds=pass_fds,
-                                     preexec_fn=_set_rlimits(rlimits))
+                                     preexec_fn=_preexec(rlimits, ignored))
         if wrapper:
             self.daemon_pid = wait_until(self._find_wrapped, timeout=5,
                                          msg="stackd under %s" % wrapper[0])

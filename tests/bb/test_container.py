@@ -314,14 +314,70 @@ def test_second_sigterm_skips_every_wait(stack, wait_for):
     assert time.monotonic() - t < 10
 
 
-def test_sigquit_stops_in_order_and_sigusr1_is_ignored(stack):
+# SIGQUIT: some images' STOPSIGNAL; SIGPWR: lxc-stop's.  The others would
+# kill stackd at their default (and be dropped unsaid when it is PID 1).
+@pytest.mark.parametrize("stop", [signal.SIGQUIT, signal.SIGPWR], ids=["QUIT", "PWR"])
+def test_sigquit_and_sigpwr_stop_in_order_others_are_ignored(stack, stop):
     stack.write(level("one") + proc("p1", "one", stopper(stack, "p1")) +
                 level("two") + proc("p2", "two", stopper(stack, "p2")))
     stack.start()
     stack.wait_level(2)
     stack.wait_armed("p1", "p2")
-    stack.send(signal.SIGUSR1)
-    stack.wait_until(lambda: "ignoring SIGUSR1" in stack.log(), msg="USR1 logged")
+    for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGVTALRM,
+                signal.SIGPROF, signal.SIGIO, signal.SIGSTKFLT):
+        name = "SIGPOLL" if sig == signal.SIGIO else sig.name   # glibc's name
+        stack.send(sig)
+        stack.wait_until(lambda: "ignoring %s" % name in stack.log(),
+                         msg="%s logged" % name)
     assert stack.running()
-    assert stack.stop(signal.SIGQUIT, timeout=15) == 0
+    assert stack.stop(stop, timeout=15) == 0
     assert stack.lines("stop.log") == ["p2", "p1"]
+
+
+def test_sigterm_while_the_stack_is_read(stack):
+    # Before the event loop runs (here: while a long file is read) a
+    # SIGTERM waits for it; it must neither kill stackd nor, as PID 1,
+    # be dropped by the kernel.  The launcher is forked before the file
+    # is read: its appearance says stackd is past its first lines.
+    body = level("one") + "".join(proc("p%d" % i, "one", "sleep 300")
+                                  for i in range(10000))
+    stack.write(body, target=0)
+    stack.start(wait_socket=False)
+
+    def launcher():
+        return [p for p in children_of(stack.daemon_pid)
+                if procfs.comm(p) == "stackd-launcher"]
+    stack.wait_until(launcher, msg="the launcher forked")
+    assert "level" not in stack.log(), "too late: the file was read already"
+    stack.send(signal.SIGTERM)
+    assert stack.wait_exit(timeout=120) == 0
+    assert "received SIGTERM" in stack.log()
+
+
+def test_signals_during_the_exit_do_not_kill_stackd(stack):
+    # A second ^C (or a supervisor's repeated SIGTERM) at any moment of
+    # the shutdown, its very end included, leaves the exit code at 0.
+    stack.write(level("one") + proc("p1", "one", stopper(stack, "p1", pre="sleep 0.2; ")))
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_armed("p1")
+    stack.expect_exit = True
+    stack.send(signal.SIGTERM)
+    while stack.proc.poll() is None:
+        try:
+            os.kill(stack.daemon_pid, signal.SIGINT)
+        except ProcessLookupError:
+            break
+        time.sleep(0.0002)
+    assert stack.wait_exit() == 0, "stackd died of a signal while exiting"
+
+
+def test_inherited_ignored_sigchld(stack):
+    # Inherited SIG_IGN for SIGCHLD would have the kernel reap the
+    # children before stackd saw them exit.
+    stack.write(level("one") + proc("p", "one", "sh -c 'sleep 0.3; exit 1'"))
+    stack.start(ignored=(signal.SIGCHLD,))
+    stack.wait_until(lambda: stack.p("p")["restarts_total"] >= 1,
+                     msg="the exit seen and the process restarted")
+    assert stack.p("p")["last_exit"] == "exited 1", stack.p("p")
+    assert stack.stop(timeout=10) == 0
