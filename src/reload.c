@@ -209,7 +209,8 @@ reload_match(const struct machine *m, const struct stack_conf *n, int j)
 
 /*
  * What the new processes are: carried over (and changed or not) or new.
- * todo[j]: 1 restart it, 2 start it, once the new configuration is in.
+ * todo[j]: 1 restart it, 2 start it (new), 3 start it (changed), once
+ * the new configuration is in.
  */
 static int
 reload_procs(struct machine *m, const struct stack_conf *n,
@@ -231,10 +232,17 @@ reload_procs(struct machine *m, const struct stack_conf *n,
 			map[k] = j;
 			np[j].probing = false;
 			np[j].probe_next = now;
-			if (!config_proc_same_run(&o->procs[k], &n->procs[j]) &&
-			    (np[j].state == PS_STARTING ||
-			    np[j].state == PS_RUNNING))
+			if (config_proc_same_run(&o->procs[k], &n->procs[j]))
+				continue;
+			if (np[j].state == PS_STARTING ||
+			    np[j].state == PS_RUNNING)
 				todo[j] = 1;
+			/* A finished oneshot made a longrun: the longruns
+			 * of an up level run. */
+			else if (np[j].state == PS_DONE &&
+			    n->procs[j].type == PROC_LONGRUN && l != NULL &&
+			    l->state == LEVEL_UP && !l->failed)
+				todo[j] = 3;
 		} else {
 			np[j].state = PS_STOPPED;
 			np[j].kill_at = MSEC_NEVER;
@@ -346,9 +354,10 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 			m->procs[i].restart_pending = true;
 			m->procs[i].restart_asked = true;
 			rewind_proc_stop(m, i, now);
-		} else if (todo[i] == 2) {
-			machine_log(m, LOG_INFO, "reload: starting new process "
-			    "%s", n->procs[i].name);
+		} else if (todo[i] >= 2) {
+			machine_log(m, LOG_INFO, "reload: starting %s process "
+			    "%s", todo[i] == 2 ? "new" : "changed",
+			    n->procs[i].name);
 			machine_spawn(m, i);
 		}
 	}

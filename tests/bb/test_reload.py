@@ -144,6 +144,20 @@ def test_reload_notifies_systemd(stack, notify_socket):
     assert i < len(lines) - 1 - lines[::-1].index("READY=1")
 
 
+def test_finished_oneshot_made_a_longrun_starts(stack):
+    stack.write(level("one") + proc("x", "one", "true", type="oneshot") +
+                proc("a", "one", "sleep 300"))
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: stack.p("x")["state"] == "done", msg="oneshot x done")
+    stack.write(level("one") + proc("x", "one", "sleep 306") +
+                proc("a", "one", "sleep 300"))
+    assert stack.ctl("reload").returncode == 0
+    stack.wait_until(lambda: stack.p("x")["state"] == "running" and stack.p("x")["pid"],
+                     msg="x, a longrun of an up level now, running")
+    assert "reload: starting changed process x" in stack.log()
+
+
 def test_rejected_reload_still_ends_the_reload_for_systemd(stack, notify_socket):
     # Type=notify-reload: systemd waits for RELOADING=1 then READY=1 after
     # its SIGHUP, whatever the file holds
