@@ -300,7 +300,7 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 	struct proc_rt		*np;
 	struct roster		 nr;
 	char			*todo;
-	int			 i;
+	int			 i, floor = m->hold;
 
 	nl = calloc((size_t)n->nlevels + 1, sizeof(*nl));
 	np = calloc((size_t)n->nprocs + 1, sizeof(*np));
@@ -338,9 +338,12 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 		m->backoff = n->retry_max;
 	if (m->retry_at != MSEC_NEVER && m->retry_at > now + n->retry_max)
 		m->retry_at = now + n->retry_max;
-	/* Levels are renumbered: a failure's wait still to start keeps the
-	 * bound it has (retry_at), not a level index. */
-	m->retry_level = -1;
+	/* A failed level whose wait starts once it is down (still stopping
+	 * now) is below the floor, where levels keep their index: it keeps
+	 * its place.  Above the floor every level is down already, so no
+	 * wait of theirs is still to start. */
+	if (m->retry_level >= floor)
+		m->retry_level = -1;
 	if (m->cap != CAP_NONE && m->cap > n->nlevels)
 		m->cap = CAP_NONE;
 	m->gen++;

@@ -1661,6 +1661,34 @@ test_reload_by_name(void **state)
 	assert_int_equal(H.m.procs[P("d")].state, PS_RUNNING);
 }
 
+/* A reload while a failed level is still stopping (logrotate's SIGHUP,
+ * an unchanged file) leaves its wait counted from when it is down. */
+static void
+test_reload_keeps_a_wait_still_to_start(void **state)
+{
+	int	w;
+	msec_t	wait;
+
+	(void)state;
+	h_init(TIMEOUT_CONF);
+	w = P("w");
+	H.on_signal[w] = SIG_MANUAL;
+	h_start(0);
+	advance_to(3000);
+	assert_int_equal(H.m.levels[1].state, LEVEL_STOPPING);
+	h_reload(TIMEOUT_CONF);
+	h_reload_commit();
+	assert_int_equal(H.m.levels[1].state, LEVEL_STOPPING);
+	advance_to(5000);
+	h_exit(w, SIGINT);
+	assert_int_equal(H.m.levels[1].state, LEVEL_DOWN);
+	wait = H.m.retry_at - 5000;
+	assert_int_equal(wait, 1000);
+	advance_to(5999);
+	tick_at(5999);
+	assert_int_equal(count_spawns(w), 1);
+}
+
 /* A process moved to another level is gone before its successor starts:
  * the two never run at once. */
 static void
@@ -3285,6 +3313,8 @@ main(void)
 		cmocka_unit_test_teardown(test_events_climb_failed, teardown),
 		cmocka_unit_test_teardown(test_manual_restart, teardown),
 		cmocka_unit_test_teardown(test_reload_by_name, teardown),
+		cmocka_unit_test_teardown(test_reload_keeps_a_wait_still_to_start,
+		    teardown),
 		cmocka_unit_test_teardown(test_reload_moved_process_stops_first,
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_removed_from_stopping_level,
