@@ -279,9 +279,12 @@ reload_target(struct machine *m, const struct stack_conf *o,
 	}
 	if (m->target > n->nlevels)
 		m->target = n->nlevels;
-	if (m->target != was)
+	if (m->target != was) {
 		machine_log(m, LOG_INFO, "reload: target changed from %d to %d",
 		    was, m->target);
+		machine_event(m, EVT_TARGET_CHANGED, m->target - 1, -1)->code =
+		    m->target;
+	}
 }
 
 /*

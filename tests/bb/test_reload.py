@@ -144,6 +144,17 @@ def test_reload_notifies_systemd(stack, notify_socket):
     assert i < len(lines) - 1 - lines[::-1].index("READY=1")
 
 
+def test_reload_that_changes_the_target_says_so(stack):
+    from test_events import Events
+    start_three(stack)
+    ev = Events(stack)
+    stack.write(three(), target=1)
+    assert stack.ctl("reload").returncode == 0
+    ev.wait_event("target_changed", target=1)
+    stack.wait_level(1)
+    ev.close()
+
+
 def test_finished_oneshot_made_a_longrun_starts(stack):
     stack.write(level("one") + proc("x", "one", "true", type="oneshot") +
                 proc("a", "one", "sleep 300"))
