@@ -260,22 +260,43 @@ reload_procs(struct machine *m, const struct stack_conf *n,
 	return 0;
 }
 
+/* The name of level number k (counted from 1) of c; "" for none. */
+static const char *
+reload_level_name(const struct stack_conf *c, int k)
+{
+	return k > 0 && k <= c->nlevels ? c->levels[k - 1].name : "";
+}
+
 /*
  * A target the file changed wins; otherwise one an operator set with
  * stackctl target stays, and without one the stack follows the file --
- * whose "top" (also when unset) is the new top, not the old number.
+ * whose "top" (also when unset) is the new top, not the old number.  A
+ * target is a level, not its number: a level inserted below moves the
+ * number, and neither the file's target nor the operator's changes.
  */
 static void
 reload_target(struct machine *m, const struct stack_conf *o,
     const struct stack_conf *n)
 {
-	int	was = m->target;
+	int	was = m->target, k;
 
-	if (o->target_top != n->target_top ||
-	    (!n->target_top && o->target != n->target) ||
+	if (o->target_top != n->target_top || (!n->target_top &&
+	    strcmp(reload_level_name(o, o->target),
+	    reload_level_name(n, n->target)) != 0) ||
 	    !m->target_by_operator) {
 		m->target = n->target;
 		m->target_by_operator = false;
+	} else if (m->target > 0) {
+		k = config_level_index(n, reload_level_name(o, m->target));
+		if (k >= 0)
+			m->target = k + 1;
+		else {
+			machine_log(m, LOG_WARNING, "reload: the target level "
+			    "%s is gone; the file's target applies",
+			    reload_level_name(o, m->target));
+			m->target = n->target;
+			m->target_by_operator = false;
+		}
 	}
 	if (m->target > n->nlevels)
 		m->target = n->nlevels;

@@ -1661,6 +1661,59 @@ test_reload_by_name(void **state)
 	assert_int_equal(H.m.procs[P("d")].state, PS_RUNNING);
 }
 
+/* A target is a level, not its number: a level inserted below it moves
+ * the number, and neither the file's target nor the operator's changes. */
+#define TGT_DB	"[level db]\n[process d]\nlevel = db\ncommand = /bin/d\n"
+#define TGT_CACHE "[level cache]\n[process c]\nlevel = cache\ncommand = /bin/c\n"
+#define TGT_Q	"[level q]\n[process q]\nlevel = q\ncommand = /bin/q\n"
+#define TGT_WEB	"[level web]\n[process w]\nlevel = web\ncommand = /bin/w\n"
+
+static void
+test_reload_target_is_a_level(void **state)
+{
+	(void)state;
+	/* the file's target = web, the operator's db: a cache below web
+	 * changes neither */
+	h_init(STACK_HDR "target = web\n" TGT_DB TGT_WEB);
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(H.m.current, 1);
+	h_reload(STACK_HDR "target = web\n" TGT_DB TGT_CACHE TGT_WEB);
+	h_reload_commit();
+	assert_int_equal(H.m.target, 1);
+	assert_true(H.m.target_by_operator);
+	assert_int_equal(H.m.current, 1);
+	teardown(NULL);
+
+	/* no target in the file, the operator's = cache: a level q below
+	 * it moves cache to 3, and the target with it */
+	h_init(STACK_HDR TGT_DB TGT_CACHE TGT_WEB);
+	h_start(0);
+	assert_int_equal(machine_set_target(&H.m, 2, H.now), 0);
+	drain();
+	assert_int_equal(H.m.current, 2);
+	h_reload(STACK_HDR TGT_DB TGT_Q TGT_CACHE TGT_WEB);
+	h_reload_commit();
+	assert_int_equal(H.m.target, 3);
+	drain();
+	assert_int_equal(H.m.current, 3);
+	assert_int_equal(H.m.procs[P("c")].state, PS_RUNNING);
+	assert_int_equal(H.m.procs[P("w")].state, PS_STOPPED);
+	teardown(NULL);
+
+	/* the operator's level removed: the file's target applies */
+	h_init(STACK_HDR TGT_DB TGT_CACHE TGT_WEB);
+	h_start(0);
+	assert_int_equal(machine_set_target(&H.m, 2, H.now), 0);
+	drain();
+	h_reload(STACK_HDR TGT_DB TGT_WEB);
+	h_reload_commit();
+	assert_int_equal(H.m.target, 2);
+	assert_false(H.m.target_by_operator);
+}
+
 /* A reload while a failed level is still stopping (logrotate's SIGHUP,
  * an unchanged file) leaves its wait counted from when it is down. */
 static void
@@ -3314,6 +3367,8 @@ main(void)
 		cmocka_unit_test_teardown(test_manual_restart, teardown),
 		cmocka_unit_test_teardown(test_reload_by_name, teardown),
 		cmocka_unit_test_teardown(test_reload_keeps_a_wait_still_to_start,
+		    teardown),
+		cmocka_unit_test_teardown(test_reload_target_is_a_level,
 		    teardown),
 		cmocka_unit_test_teardown(test_reload_moved_process_stops_first,
 		    teardown),
