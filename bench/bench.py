@@ -845,16 +845,24 @@ def sc_climb(ctx, tool, rnd):
         run.close()
 
 
+def helper_rows(child, mode, path, n, timeout):
+    """Run the helper in one of its timing modes, writing to path; its
+    lines split into words, or None if it failed."""
+    try:
+        subprocess.run([child, mode, path, str(n)], timeout=timeout,
+                       check=True)
+        return [l.split() for l in open(path).read().splitlines()]
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def restart_floor(child, tmp, watch, n=15):
     """Kill -> new exec for a parent that does nothing but wait for its
     child and posix_spawn it again (the helper's floor mode): below this
     no supervisor can restart.  Median ms, or None."""
-    path = os.path.join(tmp, "floor.stamps")
-    try:
-        subprocess.run([child, "floor", path, str(n)], timeout=30,
-                       check=True)
-        rows = [l.split() for l in open(path).read().splitlines()]
-    except (OSError, subprocess.SubprocessError):
+    rows = helper_rows(child, "floor", os.path.join(tmp, "floor.stamps"), n,
+                       30)
+    if rows is None:
         return None
     v = [exec_instant(watch, int(b[1]), int(b[2])) - int(a[2])
          for a, b in zip(rows, rows[1:]) if a[0] == "kill" and b[0] == "f"]
@@ -868,12 +876,9 @@ def start_floor(child, tmp, watch, n, reps=3):
     Median ms over reps, or None."""
     v = []
     for i in range(reps):
-        path = os.path.join(tmp, "startfloor.%d.%d" % (n, i))
-        try:
-            subprocess.run([child, "startfloor", path, str(n)], timeout=60,
-                           check=True)
-            rows = [l.split() for l in open(path).read().splitlines()]
-        except (OSError, subprocess.SubprocessError):
+        rows = helper_rows(child, "startfloor", os.path.join(
+            tmp, "startfloor.%d.%d" % (n, i)), n, 60)
+        if rows is None:
             return None
         t0 = [int(r[2]) for r in rows if r[0] == "t0"]
         ts = [exec_instant(watch, int(r[1]), int(r[2])) for r in rows
@@ -889,15 +894,14 @@ def probe_cost(child, tmp, n=30):
     (probecost mode); from here, through the interpreter, if that fails --
     which costs more than the probe on a slow host and makes the climb row
     read low."""
-    path = os.path.join(tmp, "probecost")
+    rows = helper_rows(child, "probecost", os.path.join(tmp, "probecost"),
+                       n, 30)
     try:
-        subprocess.run([child, "probecost", path, str(n)], timeout=30,
-                       check=True)
-        v = [int(l) / 1e9 for l in open(path).read().split()]
-        if len(v) == n:
-            return statistics.median(v)
-    except (OSError, ValueError, subprocess.SubprocessError):
-        pass
+        v = [int(w) / 1e9 for r in rows or [] for w in r]
+    except ValueError:
+        v = []
+    if len(v) == n:
+        return statistics.median(v)
     v = []
     for _ in range(n):
         t = now_ns()

@@ -419,6 +419,7 @@ sink_shed(struct sink *s, const struct relay *keep)
 	struct relay	*r, *next;
 	int		 dead = 0, drop, dropped = 0;
 	bool		 stalled;
+	char		 why[48];
 
 	TAILQ_FOREACH(r, &s->waiting, wait)
 		if (r->pid == 0)
@@ -439,16 +440,16 @@ sink_shed(struct sink *s, const struct relay *keep)
 		drop--;
 		dropped++;
 	}
-	if (dropped > 0 && stalled)
-		log_msg(LOG_WARNING, "children's output to %s: dropped what %d "
-		    "exited process%s left, as it has taken no writes for "
-		    "%d s", s->name, dropped, dropped == 1 ? "" : "es",
+	if (stalled)
+		snprintf(why, sizeof(why), "it has taken no writes for %d s",
 		    RELAY_STALL_MS / 1000);
-	else if (dropped > 0)
-		log_msg(LOG_WARNING, "children's output to %s: dropped what %d "
-		    "exited process%s left, as it is %d exits behind",
-		    s->name, dropped, dropped == 1 ? "" : "es",
+	else
+		snprintf(why, sizeof(why), "it is %d exits behind",
 		    RELAY_DEADHARD);
+	if (dropped > 0)
+		log_msg(LOG_WARNING, "children's output to %s: dropped what %d "
+		    "exited process%s left, as %s", s->name, dropped,
+		    dropped == 1 ? "" : "es", why);
 	sink_unref(s);
 }
 

@@ -278,7 +278,8 @@ static void
 reload_target(struct machine *m, const struct stack_conf *o,
     const struct stack_conf *n)
 {
-	int	was = m->target, k;
+	const char	*mine;
+	int		 was = m->target, k;
 
 	if (o->target_top != n->target_top || (!n->target_top &&
 	    strcmp(reload_level_name(o, o->target),
@@ -287,13 +288,12 @@ reload_target(struct machine *m, const struct stack_conf *o,
 		m->target = n->target;
 		m->target_by_operator = false;
 	} else if (m->target > 0) {
-		k = config_level_index(n, reload_level_name(o, m->target));
-		if (k >= 0)
+		mine = reload_level_name(o, m->target);
+		if ((k = config_level_index(n, mine)) >= 0)
 			m->target = k + 1;
 		else {
 			machine_log(m, LOG_WARNING, "reload: the target level "
-			    "%s is gone; the file's target applies",
-			    reload_level_name(o, m->target));
+			    "%s is gone; the file's target applies", mine);
 			m->target = n->target;
 			m->target_by_operator = false;
 		}

@@ -418,7 +418,7 @@ default_file(void)
 static const struct {
 	int	 signo;
 	void	(*cb)(struct ev_loop *, ev_signal *, int);
-} daemon_signals[DAEMON_NSIGNALS] = {
+} daemon_signals[] = {
 	{ SIGTERM,	daemon_sigterm },
 	{ SIGINT,	daemon_sigterm },
 	/* Some images stop their PID 1 with SIGQUIT (nginx's STOPSIGNAL). */
@@ -435,6 +435,9 @@ static const struct {
 	{ SIGIO,	daemon_sigignore },
 	{ SIGSTKFLT,	daemon_sigignore },
 };
+
+_Static_assert(sizeof(daemon_signals) / sizeof(daemon_signals[0]) ==
+    DAEMON_NSIGNALS, "struct daemon has a watcher for each signal");
 
 /*
  * Blocked from the first line of main() on: a SIGTERM sent while the

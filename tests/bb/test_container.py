@@ -22,6 +22,7 @@ import pytest
 from conftest import (REPO, UNSHARE, level, proc, children_of, proc_stat, stopper,
                       need_pid_namespace, marked_pids)
 import procfs  # tests/procfs.py, on the path conftest set
+from test_launcher import launcher_of
 
 DOCKERFILE = os.path.join(REPO, "packaging", "container", "Dockerfile")
 POD = os.path.join(REPO, "packaging", "kubernetes", "pod.yaml")
@@ -343,11 +344,7 @@ def test_sigterm_while_the_stack_is_read(stack):
                                   for i in range(10000))
     stack.write(body, target=0)
     stack.start(wait_socket=False)
-
-    def launcher():
-        return [p for p in children_of(stack.daemon_pid)
-                if procfs.comm(p) == "stackd-launcher"]
-    stack.wait_until(launcher, msg="the launcher forked")
+    stack.wait_until(lambda: launcher_of(stack), msg="the launcher forked")
     assert "level" not in stack.log(), "too late: the file was read already"
     stack.send(signal.SIGTERM)
     assert stack.wait_exit(timeout=120) == 0

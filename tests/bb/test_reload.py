@@ -127,12 +127,17 @@ def test_reload_events_and_json(stack):
     ev.close()
 
 
-def test_reload_notifies_systemd(stack, notify_socket):
-    ns = notify_socket
+def start_notified(stack, ns):
+    """three() under a stand-in for systemd, up and READY=1 sent."""
     stack.write(three())
     stack.start(env={"NOTIFY_SOCKET": ns.path})
     stack.wait_level(2)
     stack.wait_until(lambda: ns.count("READY=1") == 1, msg="READY=1")
+
+
+def test_reload_notifies_systemd(stack, notify_socket):
+    ns = notify_socket
+    start_notified(stack, ns)
     stack.write(three(c_cmd="sleep 309"))
     assert stack.ctl("reload").returncode == 0
     stack.wait_until(lambda: ns.count("READY=1") == 2, msg="READY=1 after the reload")
@@ -173,10 +178,7 @@ def test_rejected_reload_still_ends_the_reload_for_systemd(stack, notify_socket)
     # Type=notify-reload: systemd waits for RELOADING=1 then READY=1 after
     # its SIGHUP, whatever the file holds
     ns = notify_socket
-    stack.write(three())
-    stack.start(env={"NOTIFY_SOCKET": ns.path})
-    stack.wait_level(2)
-    stack.wait_until(lambda: ns.count("READY=1") == 1, msg="READY=1")
+    start_notified(stack, ns)
     with open(stack.ini, "a") as f:
         f.write("[level broken\n")
     stack.send(signal.SIGHUP)
