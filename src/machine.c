@@ -305,6 +305,21 @@ machine_limit(const struct machine *m)
 	return limit < m->hold ? limit : m->hold;
 }
 
+/*
+ * A level at or above the limit is on its way down: the restarts it was
+ * waiting to make are held (restart_check_pending), not made and undone
+ * a moment later.  If the limit rises before the level went down, they
+ * are made now.  Only on a rise, so not a scan per event.
+ */
+static void
+machine_resume_restarts(struct machine *m, int limit, msec_t now)
+{
+	int	i;
+
+	for (i = m->seen_limit; i < limit && i < m->cfg->nlevels; i++)
+		restart_check_pending(m, i, now);
+}
+
 /* One transition at most; machine_step repeats it until nothing moves. */
 static void
 machine_step_once(struct machine *m, msec_t now)
@@ -313,6 +328,9 @@ machine_step_once(struct machine *m, msec_t now)
 
 	if (!m->started)
 		return;
+	if (limit > m->seen_limit)
+		machine_resume_restarts(m, limit, now);
+	m->seen_limit = limit;
 	/* A climb above the limit (target lowered, rewind, shutdown) is
 	 * abandoned without counting as a failure. */
 	for (i = m->cfg->nlevels - 1; i >= limit; i--)

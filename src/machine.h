@@ -178,6 +178,9 @@ struct machine {
 	const struct stack_conf *pending; /* reload waiting for the stack */
 	int		 hold;		/* ...to be at or below this level */
 	int		 retiring;	/* ...and these processes to be gone */
+	int		 seen_limit;	/* machine_limit at the last step: a
+					 * strategy restart held above it goes
+					 * on once it rises again */
 	unsigned	 gen;		/* bumped by every level transition */
 	bool		 started;
 	bool		 shutting_down;

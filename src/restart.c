@@ -49,14 +49,20 @@ restart_spawn(struct machine *m, int i, msec_t now)
 	machine_status_changed(m);
 }
 
-/* A strategy restart completes when its last stopping member is down. */
+/*
+ * A strategy restart completes when its last stopping member is down --
+ * unless the level is to go down (a lower target, a shutdown): then what
+ * it would start is held, and machine_step makes it if the limit rises
+ * again first.
+ */
 void
 restart_check_pending(struct machine *m, int lvl, msec_t now)
 {
 	const struct stack_conf	*cfg = m->cfg;
 	int			 i;
 
-	if (m->levels[lvl].state != LEVEL_UP || m->levels[lvl].failed)
+	if (m->levels[lvl].state != LEVEL_UP || m->levels[lvl].failed ||
+	    lvl >= machine_limit(m))
 		return;
 	for (i = 0; i < cfg->nprocs; i++)
 		if (cfg->procs[i].level == lvl && m->procs[i].restart_pending &&
@@ -201,7 +207,7 @@ machine_restart_proc(struct machine *m, int i, msec_t now)
 	struct proc_rt		*p = &m->procs[i];
 
 	if (m->shutting_down || l->state != LEVEL_UP || l->failed ||
-	    p->retiring)
+	    p->retiring || pc->level >= machine_limit(m))
 		return -1;
 	machine_log(m, LOG_INFO, "restart of process %s requested", pc->name);
 	p->restart_asked = true;

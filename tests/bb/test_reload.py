@@ -215,6 +215,26 @@ def test_restart_errors(stack):
     assert stack.p("c")["pid"] is None
 
 
+def test_restart_refused_in_a_level_on_its_way_down(stack):
+    # c takes its time over TERM: level one is still up, but above the
+    # target, until c is gone.  Restarting a there would start what is
+    # about to be stopped.
+    stack.write(three(c_cmd=stopper(stack, "c", "sleep 30; "),
+                      extra_two="stop_timeout = 60s\n"))
+    stack.start()
+    stack.wait_level(2)
+    st = stack.wait_armed("c")
+    a_pid = stack.pid("a", st)
+    assert stack.ctl("target", "0").returncode == 0
+    stack.wait_until(lambda: stack.p("c")["state"] == "stopping", msg="c stopping")
+    r = stack.ctl("restart", "a")
+    assert r.returncode == 1 and "being stopped" in r.stderr, r
+    assert stack.p("a")["pid"] == a_pid and alive(a_pid)
+    os.killpg(stack.pid("c"), signal.SIGKILL)
+    stack.wait_level(0)
+    assert not alive(a_pid)
+
+
 def test_reload_and_restart_exit_4_without_daemon(stack):
     stack.write(three())
     for cmd in (["reload"], ["restart", "a"], ["events"], ["metrics"]):

@@ -1985,6 +1985,67 @@ test_no_restart_while_shutting_down(void **state)
 	assert_int_equal(count_act(ACT_EXIT, ANY, ANY), 1);
 }
 
+/*
+ * A strategy restart in a level on its way down (a lower target, the
+ * levels above still stopping) is held, not made and undone a moment
+ * later; if the target rises again before the level went down, it is
+ * made then.  An operator's restart there is refused.
+ */
+static void
+test_restart_held_while_descending(void **state)
+{
+	int	a, b, c;
+
+	(void)state;
+	h_init(STACK_HDR
+	    "[level one]\nstrategy = one_for_all\nintensity = 5\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[process b]\nlevel = one\ncommand = /bin/b\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c\n");
+	a = P("a"); b = P("b"); c = P("c");
+	H.on_signal[a] = H.on_signal[c] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+
+	advance_to(1000);
+	h_exit(b, EXITED(1));
+	assert_int_equal(count_signals(a, SIGTERM), 1);
+	assert_int_equal(machine_set_target(&H.m, 0, H.now), 0);
+	drain();
+	assert_int_equal(H.m.levels[1].state, LEVEL_STOPPING);
+	h_exit(a, SIGTERM);
+	/* held: level one stops as soon as c is down */
+	assert_int_equal(count_spawns(a), 1);
+	assert_int_equal(count_spawns(b), 1);
+	assert_int_equal(machine_restart_proc(&H.m, a, H.now), -1);
+	drain();
+	assert_int_equal(count_spawns(a), 1);
+
+	/* the target rises again first: the restart is made now */
+	assert_int_equal(machine_set_target(&H.m, 2, H.now), 0);
+	drain();
+	assert_int_equal(count_spawns(a), 2);
+	assert_int_equal(count_spawns(b), 2);
+	assert_int_equal(H.m.procs[a].state, PS_RUNNING);
+	h_exit(c, SIGTERM);
+	assert_int_equal(H.m.current, 2);
+
+	/* the same again, and this time the level goes down */
+	advance_to(2000);
+	h_exit(b, EXITED(1));
+	assert_int_equal(machine_set_target(&H.m, 0, H.now), 0);
+	drain();
+	h_exit(a, SIGTERM);
+	assert_int_equal(count_spawns(a), 2);
+	h_exit(c, SIGTERM);
+	assert_int_equal(H.m.current, 0);
+	assert_int_equal(H.m.levels[0].state, LEVEL_DOWN);
+	assert_int_equal(count_spawns(a), 2);
+	assert_int_equal(count_spawns(b), 2);
+	assert_false(H.m.procs[a].restart_pending);
+	assert_false(H.m.procs[b].restart_pending);
+}
+
 /* A climb abandoned for a lower target is a descent, not a retry. */
 static void
 test_abandoned_climb_is_descending(void **state)
@@ -3387,6 +3448,8 @@ main(void)
 		cmocka_unit_test_teardown(test_reload_keeps_counters, teardown),
 		cmocka_unit_test_teardown(test_probes_pass_once_each, teardown),
 		cmocka_unit_test_teardown(test_no_restart_while_shutting_down,
+		    teardown),
+		cmocka_unit_test_teardown(test_restart_held_while_descending,
 		    teardown),
 		cmocka_unit_test_teardown(test_abandoned_climb_is_descending,
 		    teardown),
