@@ -74,6 +74,7 @@ config_free(struct stack_conf *conf)
 	for (i = 0; i < conf->nprocs; i++)
 		config_free_proc(&conf->procs[i]);
 	free(conf->procs);
+	free(conf->byname);
 	free(conf->path);
 	free(conf->name);
 	free(conf->control);
@@ -115,16 +116,70 @@ config_level_index(const struct stack_conf *conf, const char *name)
 	return -1;
 }
 
+static int
+config_cmp_name(const void *a, const void *b)
+{
+	const struct conf_name	*x = a, *y = b;
+	int			 c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * Process names are looked up per process by parse (duplicates) and
+ * reload (what changed): with thousands of processes a scan each time
+ * made reading the file quadratic.  Equal names sort in file order, so
+ * the first of them is the one a lookup finds.
+ */
+int
+config_index_procs(struct stack_conf *conf)
+{
+	struct conf_name	*v;
+	int			 i;
+
+	free(conf->byname);
+	conf->byname = NULL;
+	if (conf->nprocs == 0)
+		return 0;
+	if ((v = calloc(conf->nprocs, sizeof(*v))) == NULL)
+		return -1;
+	for (i = 0; i < conf->nprocs; i++) {
+		v[i].name = conf->procs[i].name;
+		v[i].index = i;
+	}
+	qsort(v, conf->nprocs, sizeof(*v), config_cmp_name);
+	conf->byname = v;
+	return 0;
+}
+
 int
 config_proc_index(const struct stack_conf *conf, const char *name)
 {
-	int	 i;
+	const struct conf_name	*v;
+	int			 lo, hi, mid;
 
-	if (conf == NULL || name == NULL)
+	if (conf == NULL || name == NULL || conf->nprocs == 0)
 		return -1;
-	for (i = 0; i < conf->nprocs; i++)
-		if (strcmp(conf->procs[i].name, name) == 0)
-			return i;
+	if ((v = conf->byname) == NULL) {
+		for (lo = 0; lo < conf->nprocs; lo++)
+			if (strcmp(conf->procs[lo].name, name) == 0)
+				return lo;
+		return -1;
+	}
+	/* The first of equal names: the lowest index among them. */
+	lo = 0;
+	hi = conf->nprocs;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(v[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < conf->nprocs && strcmp(v[lo].name, name) == 0)
+		return v[lo].index;
 	return -1;
 }
 

@@ -116,6 +116,14 @@ struct stack_conf {
 	int		 nlevels;
 	struct proc_conf *procs;	/* file order */
 	int		 nprocs;
+	struct conf_name *byname;	/* procs sorted by name, then index
+					 * (config_index_procs); NULL while
+					 * parsing */
+};
+
+struct conf_name {
+	const char	*name;		/* procs[index].name */
+	int		 index;
 };
 
 /* Defaults, documented in stack.ini(5). */
@@ -136,6 +144,8 @@ void	 config_free(struct stack_conf *);
 int	 config_level_ref(const struct stack_conf *, const char *);
 int	 config_level_index(const struct stack_conf *, const char *name);
 int	 config_proc_index(const struct stack_conf *, const char *name);
+/* Build byname, for O(log n) lookups; -1 when out of memory. */
+int	 config_index_procs(struct stack_conf *);
 void	 command_free(struct command *);
 bool	 command_equal(const struct command *, const struct command *);
 /* For reload: would they run the same process (see config.c)? */

@@ -1346,11 +1346,8 @@ parse_new_proc(struct parse_state *st, char *name)
 {
 	struct stack_conf	*conf = st->conf;
 	struct proc_conf	*p;
-	int			 i;
 
-	if ((i = config_proc_index(conf, name)) != -1)
-		return parse_err(st, st->lineno, "duplicate process '%s' "
-		    "(first at line %d)", name, conf->procs[i].line);
+	/* A duplicate name is found once the file is read (parse_index). */
 	if (parse_grow_procs(st) == -1)
 		return -1;
 	memset(&st->proclevel[conf->nprocs], 0, sizeof(*st->proclevel));
@@ -1678,6 +1675,35 @@ parse_finish(struct parse_state *st)
 	return parse_default_name(st);
 }
 
+/*
+ * Index the processes by name and report a name used twice, at the line
+ * of its second section.  Also after an error stopped the reading: the
+ * error on the earliest line is the one reported, as if duplicates were
+ * found section by section.
+ */
+static void
+parse_index(struct parse_state *st)
+{
+	struct stack_conf	*conf = st->conf;
+	const struct conf_name	*v;
+	int			 i, first = 0;
+
+	if (config_index_procs(conf) == -1) {
+		parse_err(st, 0, "out of memory");
+		return;
+	}
+	v = conf->byname;
+	for (i = 1; i < conf->nprocs; i++) {
+		if (strcmp(v[i].name, v[first].name) != 0) {
+			first = i;
+			continue;
+		}
+		parse_err(st, conf->procs[v[i].index].line, "duplicate "
+		    "process '%s' (first at line %d)", v[i].name,
+		    conf->procs[v[first].index].line);
+	}
+}
+
 static struct stack_conf *
 parse_new_conf(const char *path)
 {
@@ -1738,6 +1764,7 @@ parse_file(const char *path, char *err, size_t errlen)
 			parse_err(&st, 0, "out of memory");
 		else if (rc > 0)
 			parse_err(&st, rc, "syntax error");
+		parse_index(&st);
 		if (!st.failed)
 			parse_finish(&st);
 	}

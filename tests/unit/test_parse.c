@@ -811,6 +811,17 @@ test_err_sections(void **state)
 	    ":5: duplicate level 'one' (first at line 1)");
 	expect_error(MINIMAL "\n[process p]\nlevel = one\ncommand = y\n",
 	    ":6: duplicate process 'p' (first at line 2)");
+	/* found once the file is read, still reported in line order */
+	expect_error(MINIMAL "[process p]\nlevel = one\ncommand = y\n"
+	    "[process p]\nlevel = one\ncommand = y\nnope = 1\n",
+	    ":5: duplicate process 'p' (first at line 2)");
+	expect_error(MINIMAL "[process q]\nlevel = one\ncommand = y\n"
+	    "[process q]\nlevel = one\ncommand = y\n"
+	    "[process q]\ncommand = y\n",
+	    ":8: duplicate process 'q' (first at line 5)");
+	expect_error(MINIMAL "[process q]\nlevel = one\ncommand = y\n"
+	    "nope = 1\n[process p]\n",
+	    ":8: unknown key 'nope' in [process q]");
 	expect_error("[stack]\n" MINIMAL "[stack]\n",
 	    ":6: duplicate [stack] section (first at line 1)");
 	expect_error("[stack x]\n" MINIMAL, ":1: [stack] takes no name");
