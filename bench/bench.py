@@ -826,7 +826,7 @@ def sc_climb(ctx, tool, rnd):
     mode, which stamps and exits 0, like `true`).  The gap between two
     probe execs is one level's climb; the probe's own cost is measured
     again right before, as the host's load drifts over a run."""
-    cost = probe_cost(ctx.child, ctx.tmp, 15)
+    cost = probe_cost(ctx.child, ctx.tmp, 15)[0]
     run = Run(ctx, tool, [])
     probes = {k: [["probe", run.stamps.path, "L%d" % (k + 1)]]
               for k in range(10)}
@@ -893,15 +893,18 @@ def probe_cost(child, tmp, n=30):
     """The probe's own fork/exec/exit/wait, timed by the helper in C
     (probecost mode); from here, through the interpreter, if that fails --
     which costs more than the probe on a slow host and makes the climb row
-    read low."""
+    read low.  Also the CPU one probe takes itself (exec, C start-up,
+    exit), from the helper's getrusage, or None: (seconds, seconds)."""
     rows = helper_rows(child, "probecost", os.path.join(tmp, "probecost"),
                        n, 30)
+    cpu = [r[1] for r in rows or [] if len(r) == 2 and r[0] == "cpu"]
     try:
-        v = [int(w) / 1e9 for r in rows or [] for w in r]
+        v = [int(w) / 1e9 for r in rows or [] if r[0] != "cpu" for w in r]
+        cpu = int(cpu[0]) / 1e9 / n if cpu else None
     except ValueError:
-        v = []
+        v, cpu = [], None
     if len(v) == n:
-        return statistics.median(v)
+        return statistics.median(v), cpu
     v = []
     for _ in range(n):
         t = now_ns()
@@ -909,7 +912,21 @@ def probe_cost(child, tmp, n=30):
                              os.environ)
         os.waitpid(pid, 0)
         v.append((now_ns() - t) / 1e9)
-    return statistics.median(v)
+    return statistics.median(v), None
+
+
+def child_cpu_text(ctx):
+    """The CPU the children of the start row take themselves, which every
+    supervisor's start competes with for the host's CPUs."""
+    if ctx.child_cpu is None:
+        return "children's own CPU: not measured"
+    ncpu = os.cpu_count() or 1
+    return ("one child's own CPU (exec, C start-up and exit of a probe, "
+            "the kernel's count for waited children): %.3f ms, so N "
+            "children take N × that / %d CPUs of the host's time: %s"
+            % (ctx.child_cpu * 1e3, ncpu, ", ".join(
+                "%.1f ms with %d" % (n * ctx.child_cpu * 1e3 / ncpu, n)
+                for n in ctx.N)))
 
 
 # --------------------------------------------------------------------------
@@ -1248,7 +1265,7 @@ def main():
             ctx.child, static = build_child(ctx.tmp)
         ctx.perf = can_perf()
         ctx.strace = shutil.which("strace") is not None
-        ctx.probe_cost = probe_cost(ctx.child, ctx.tmp)
+        ctx.probe_cost, ctx.child_cpu = probe_cost(ctx.child, ctx.tmp)
         ctx.floor = restart_floor(ctx.child, ctx.tmp, ctx.watch)
         ctx.start_floor = [(n, start_floor(ctx.child, ctx.tmp, ctx.watch, n))
                            for n in ctx.N]
@@ -1335,13 +1352,15 @@ def main():
         "child": "bench/helper.c built %s; probe spawn+exit+wait (timed "
                  "in C): %.3f ms; restart floor (a bare waitpid + "
                  "posix_spawn loop in C, kill → new exec): %s; start floor "
-                 "(a bare posix_spawn loop in C, start → all N exec'd): %s"
+                 "(a bare posix_spawn loop in C, start → all N exec'd): %s; "
+                 "%s"
                  % ("static" if static else "dynamic", ctx.probe_cost * 1e3,
                     "%.2f ms" % ctx.floor if ctx.floor is not None
                     else "not measured",
                     ", ".join("%s with %d" % (
                         "%.1f ms" % f if f is not None else "not measured",
-                        n) for n, f in ctx.start_floor)),
+                        n) for n, f in ctx.start_floor),
+                    child_cpu_text(ctx)),
         "execs": ("the kernel's: proc connector PROC_EVENT_EXEC "
                   "timestamps (%s), %d found, %d not (the child's clock "
                   "instead), %d receive overruns"

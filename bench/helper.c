@@ -29,7 +29,10 @@
  *                                for it; one line "NANOSECONDS" per run
  *                                to FILE -- timed in C, so that the
  *                                climb row subtracts the probe's cost and
- *                                not an interpreter's
+ *                                not an interpreter's -- then "cpu NS":
+ *                                the CPU the N probes took themselves
+ *                                (exec, C start-up, exit), as the
+ *                                kernel counts it for waited children
  *   bchild orphans FILE N [K]    PID-1 scenario, K bursts (default 1):
  *                                make N double-forked orphans that wait
  *                                on a pipe, release them all at once
@@ -57,6 +60,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -376,6 +380,7 @@ probe_cost(const char *self, const char *file, int n)
 {
 	char		*args[] = { (char *)self, "probe", "/dev/null", "x",
 			    NULL };
+	struct rusage	 ru;
 	long long	 t;
 	pid_t		 pid;
 	FILE		*f;
@@ -391,6 +396,10 @@ probe_cost(const char *self, const char *file, int n)
 			;
 		fprintf(f, "%lld\n", mono_ns() - t);
 	}
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+		fprintf(f, "cpu %lld\n", (ru.ru_utime.tv_sec +
+		    ru.ru_stime.tv_sec) * 1000000000LL + (ru.ru_utime.tv_usec +
+		    ru.ru_stime.tv_usec) * 1000LL);
 	return fclose(f) != 0 || i < n;
 }
 
