@@ -339,9 +339,13 @@ def test_sigterm_while_the_stack_is_read(stack):
     # Before the event loop runs (here: while a long file is read) a
     # SIGTERM waits for it; it must neither kill stackd nor, as PID 1,
     # be dropped by the kernel.  The launcher is forked before the file
-    # is read: its appearance says stackd is past its first lines.
-    body = level("one") + "".join(proc("p%d" % i, "one", "sleep 300")
-                                  for i in range(10000))
+    # is read: its appearance says stackd is past its first lines.  The
+    # read is made long by env files of comments (20 million lines).
+    envf = os.path.join(stack.dir, "comments.env")
+    with open(envf, "w") as f:
+        f.write("# a comment\n" * 4000)
+    body = level("one") + "".join(
+        proc("p%d" % i, "one", "sleep 300", env_file=envf) for i in range(5000))
     stack.write(body, target=0)
     stack.start(wait_socket=False)
     stack.wait_until(lambda: launcher_of(stack), msg="the launcher forked")
