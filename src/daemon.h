@@ -14,8 +14,11 @@
 #include "json.h"
 #include "machine.h"
 
-/* The signals stackd watches besides SIGCHLD (daemon_signals[]). */
+/* The signals stackd watches besides SIGCHLD: stackd.c's table
+ * (daemon_signals[]), then every real-time signal (glibc leaves 31 of
+ * the kernel's 33 to programs). */
 #define DAEMON_NSIGNALS	12
+#define DAEMON_NRTSIGNALS 33
 
 struct daemon {
 	struct ev_loop		*loop;
@@ -23,7 +26,8 @@ struct daemon {
 	struct machine		 m;
 	ev_timer		 tick;		/* the machine's next deadline */
 	ev_idle			 more;		/* actions left by a sliced run */
-	ev_signal		 sigs[DAEMON_NSIGNALS]; /* stackd.c's table */
+	ev_signal		 sigs[DAEMON_NSIGNALS + DAEMON_NRTSIGNALS];
+	size_t			 nsigs;		/* of them in use */
 	ev_signal		 sig_chld;
 	bool			 stopping;	/* ACT_EXIT seen: finishing */
 	int			 exit_code;

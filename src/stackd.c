@@ -345,18 +345,41 @@ daemon_finish(struct daemon *d)
 	ev_break(d->loop, EVBREAK_ALL);
 }
 
+/* "TERM"; a real-time one as kill -l names it: "RTMIN+3", "RTMAX-2". */
+static const char *
+daemon_signame(int sig, char *buf, size_t len)
+{
+	const char	*name;
+	int		 n = sig - SIGRTMIN, m = SIGRTMAX - sig;
+
+	if ((name = sigabbrev_np(sig)) != NULL)
+		return name;
+	if (n == 0 || m == 0)
+		snprintf(buf, len, "%s", n == 0 ? "RTMIN" : "RTMAX");
+	else if (n <= (SIGRTMAX - SIGRTMIN) / 2)
+		snprintf(buf, len, "RTMIN+%d", n);
+	else
+		snprintf(buf, len, "RTMAX-%d", m);
+	return buf;
+}
+
 static void
 daemon_sigignore(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	log_msg(LOG_NOTICE, "ignoring SIG%s", sigabbrev_np(w->signum));
+	char	buf[24];
+
+	log_msg(LOG_NOTICE, "ignoring SIG%s",
+	    daemon_signame(w->signum, buf, sizeof(buf)));
 }
 
 static void
 daemon_sigterm(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct daemon	*d = daemon_self;
+	char		 buf[24];
 
-	log_msg(LOG_INFO, "received SIG%s", sigabbrev_np(w->signum));
+	log_msg(LOG_INFO, "received SIG%s",
+	    daemon_signame(w->signum, buf, sizeof(buf)));
 	/* A second request also hurries what daemon_finish waits for. */
 	machine_shutdown(&d->m, now_msec());
 	daemon_run(d);
@@ -408,16 +431,18 @@ default_file(void)
 	return access(DEFAULT_FILE, F_OK) == 0 ? DEFAULT_FILE : SYSTEM_FILE;
 }
 
+typedef void (*signal_cb)(struct ev_loop *, ev_signal *, int);
+
 /*
  * Every signal whose default action would end stackd, and what stackd
  * does instead.  Dying of one would orphan the stack; as PID 1 the kernel
  * would drop it without a word.  (Core-dumping ones are left alone: they
  * mean a bug.  SIGTSTP and company stop stackd on a terminal, as job
- * control should.  Real-time signals are not here.)
+ * control should.  The real-time ones follow, in daemon_watched.)
  */
 static const struct {
-	int	 signo;
-	void	(*cb)(struct ev_loop *, ev_signal *, int);
+	int		 signo;
+	signal_cb	 cb;
 } daemon_signals[] = {
 	{ SIGTERM,	daemon_sigterm },
 	{ SIGINT,	daemon_sigterm },
@@ -440,6 +465,38 @@ _Static_assert(sizeof(daemon_signals) / sizeof(daemon_signals[0]) ==
     DAEMON_NSIGNALS, "struct daemon has a watcher for each signal");
 
 /*
+ * Real-time signals end a process at their default too.  systemd, as an
+ * init, halts on SIGRTMIN+3 and powers off on SIGRTMIN+4 -- the STOPSIGNAL
+ * of images built around it, and what `machinectl poweroff` sends -- so
+ * those two are an ordered shutdown; the others are logged and ignored.
+ */
+static size_t
+daemon_nsignals(void)
+{
+	int	n = SIGRTMAX - SIGRTMIN + 1;
+
+	if (n > DAEMON_NRTSIGNALS)
+		n = DAEMON_NRTSIGNALS;
+	return DAEMON_NSIGNALS + (size_t)(n > 0 ? n : 0);
+}
+
+/* The k-th signal stackd watches; *cb is set to its callback. */
+static int
+daemon_watched(size_t k, signal_cb *cb)
+{
+	int	sig;
+
+	if (k < DAEMON_NSIGNALS) {
+		*cb = daemon_signals[k].cb;
+		return daemon_signals[k].signo;
+	}
+	sig = SIGRTMIN + (int)(k - DAEMON_NSIGNALS);
+	*cb = sig == SIGRTMIN + 3 || sig == SIGRTMIN + 4 ? daemon_sigterm :
+	    daemon_sigignore;
+	return sig;
+}
+
+/*
  * Blocked from the first line of main() on: a SIGTERM sent while the
  * stack is being read must wait for the loop, not kill stackd -- or, as
  * PID 1, be dropped by the kernel, leaving `docker stop` to its SIGKILL.
@@ -449,12 +506,13 @@ _Static_assert(sizeof(daemon_signals) / sizeof(daemon_signals[0]) ==
 static void
 daemon_block_signals(void)
 {
+	signal_cb	cb;
 	sigset_t	set;
 	size_t		i;
 
 	sigemptyset(&set);
-	for (i = 0; i < DAEMON_NSIGNALS; i++)
-		sigaddset(&set, daemon_signals[i].signo);
+	for (i = 0; i < daemon_nsignals(); i++)
+		sigaddset(&set, daemon_watched(i, &cb));
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
@@ -463,11 +521,14 @@ daemon_block_signals(void)
 static void
 daemon_watch_signals(struct daemon *d, bool sigchld)
 {
-	size_t	i;
+	signal_cb	cb;
+	size_t		i;
+	int		sig;
 
-	for (i = 0; i < DAEMON_NSIGNALS; i++) {
-		ev_signal_init(&d->sigs[i], daemon_signals[i].cb,
-		    daemon_signals[i].signo);
+	d->nsigs = daemon_nsignals();
+	for (i = 0; i < d->nsigs; i++) {
+		sig = daemon_watched(i, &cb);
+		ev_signal_init(&d->sigs[i], cb, sig);
 		ev_signal_start(d->loop, &d->sigs[i]);
 	}
 	ev_signal_init(&d->sig_chld, daemon_sigchld, SIGCHLD);
@@ -486,8 +547,8 @@ daemon_unwatch_signals(struct daemon *d)
 {
 	size_t	i;
 
-	for (i = 0; i < DAEMON_NSIGNALS; i++) {
-		signal(daemon_signals[i].signo, SIG_IGN);
+	for (i = 0; i < d->nsigs; i++) {
+		signal(d->sigs[i].signum, SIG_IGN);
 		ev_signal_stop(d->loop, &d->sigs[i]);
 	}
 	ev_signal_stop(d->loop, &d->sig_chld);

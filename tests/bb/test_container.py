@@ -315,18 +315,26 @@ def test_second_sigterm_skips_every_wait(stack, wait_for):
     assert time.monotonic() - t < 10
 
 
-# SIGQUIT: some images' STOPSIGNAL; SIGPWR: lxc-stop's.  The others would
-# kill stackd at their default (and be dropped unsaid when it is PID 1).
-@pytest.mark.parametrize("stop", [signal.SIGQUIT, signal.SIGPWR], ids=["QUIT", "PWR"])
+# SIGQUIT: some images' STOPSIGNAL; SIGPWR: lxc-stop's; SIGRTMIN+3 and +4:
+# systemd's halt and poweroff (the STOPSIGNAL of images built around it,
+# machinectl poweroff).  The others would kill stackd at their default (and
+# be dropped unsaid when it is PID 1).
+@pytest.mark.parametrize("stop", [signal.SIGQUIT, signal.SIGPWR,
+                                  signal.SIGRTMIN + 3, signal.SIGRTMIN + 4],
+                         ids=["QUIT", "PWR", "RTMIN+3", "RTMIN+4"])
 def test_sigquit_and_sigpwr_stop_in_order_others_are_ignored(stack, stop):
     stack.write(level("one") + proc("p1", "one", stopper(stack, "p1")) +
                 level("two") + proc("p2", "two", stopper(stack, "p2")))
     stack.start()
     stack.wait_level(2)
     stack.wait_armed("p1", "p2")
+    rt = {signal.SIGRTMIN: "SIGRTMIN", signal.SIGRTMIN + 1: "SIGRTMIN+1",
+          signal.SIGRTMIN + 5: "SIGRTMIN+5", signal.SIGRTMAX - 1: "SIGRTMAX-1",
+          signal.SIGRTMAX: "SIGRTMAX"}                  # as kill -l names them
     for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGVTALRM,
-                signal.SIGPROF, signal.SIGIO, signal.SIGSTKFLT):
-        name = "SIGPOLL" if sig == signal.SIGIO else sig.name   # glibc's name
+                signal.SIGPROF, signal.SIGIO, signal.SIGSTKFLT, *rt):
+        name = rt.get(sig) or ("SIGPOLL" if sig == signal.SIGIO
+                               else signal.Signals(sig).name)   # glibc's name
         stack.send(sig)
         stack.wait_until(lambda: "ignoring %s" % name in stack.log(),
                          msg="%s logged" % name)
