@@ -1698,6 +1698,10 @@ parse_index(struct parse_state *st)
 			first = i;
 			continue;
 		}
+		/* The first thing wrong with its section, before what the
+		 * end of the section found (a missing command, say). */
+		if (st->failed && st->errline == conf->procs[v[i].index].line)
+			st->failed = 0;
 		parse_err(st, conf->procs[v[i].index].line, "duplicate "
 		    "process '%s' (first at line %d)", v[i].name,
 		    conf->procs[v[first].index].line);

@@ -819,6 +819,8 @@ test_err_sections(void **state)
 	    "[process q]\nlevel = one\ncommand = y\n"
 	    "[process q]\ncommand = y\n",
 	    ":8: duplicate process 'q' (first at line 5)");
+	expect_error(MINIMAL "[process p]\nlevel = one\n[process r]\n",
+	    ":5: duplicate process 'p' (first at line 2)");
 	expect_error(MINIMAL "[process q]\nlevel = one\ncommand = y\n"
 	    "nope = 1\n[process p]\n",
 	    ":8: unknown key 'nope' in [process q]");
