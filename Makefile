@@ -47,7 +47,8 @@ DEB_DEBS = $(BUILD_DEBS) debhelper dpkg-dev
 # Shared by both binaries: the configuration and its parsers.
 COMMON	= config.c parse.c words.c json.c ctlpath.c
 # The pure level state machine: no I/O, unit-tested on a fake clock.
-MACHINE	= machine.c climb.c rewind.c restart.c reload.c intensity.c roster.c
+MACHINE	= machine.c climb.c rewind.c restart.c reload.c rollout.c intensity.c \
+	  roster.c
 # The daemon: libev glue that turns events into calls, actions into syscalls.
 DAEMON	= stackd.c events.c log.c spawn.c launcher.c launchmsg.c reap.c probe.c \
 	  hook.c relay.c ready.c reconfigure.c control.c request.c notify.c status.c metrics.c sdlib.c

@@ -59,6 +59,7 @@ machine_init(struct machine *m, const struct stack_conf *cfg, uint64_t seed)
 	m->backoff = cfg->retry_min;
 	m->stable_at = MSEC_NEVER;
 	m->below_since = MSEC_NEVER;
+	m->rollout_at = MSEC_NEVER;
 	m->rng = seed ? seed : 0x9e3779b97f4a7c15ULL;
 	return 0;
 fail:
@@ -207,6 +208,7 @@ machine_spawn(struct machine *m, int i)
 	struct proc_rt	*p = &m->procs[i];
 
 	roster_state(m, i, PS_STARTING);
+	rollout_forget(m, i);
 	p->restart_pending = false;
 	p->restart_asked = false;
 	p->ready_at = MSEC_NEVER;
@@ -342,6 +344,7 @@ machine_step_once(struct machine *m, msec_t now)
 		rewind_level_stop(m, m->current - 1, now);
 		goto out;
 	}
+	rollout_step(m, now);
 	if (m->cap != CAP_NONE && m->current <= m->cap)
 		m->cap = CAP_NONE;
 	if (m->shutting_down) {
@@ -355,7 +358,7 @@ machine_step_once(struct machine *m, msec_t now)
 	/* A reload waiting for what it stops: the next climb is the new
 	 * file's, once the commit has put it in force. */
 	if (m->current < limit && now >= m->retry_at && m->retiring == 0 &&
-	    m->pending == NULL)
+	    m->pending == NULL && m->rolling == 0)
 		climb_start(m, m->current, now);
 out:
 	machine_alarm(m, now);
@@ -509,8 +512,9 @@ machine_next_deadline(const struct machine *m)
 	}
 	if (!m->shutting_down && !machine_busy(m, NULL) &&
 	    m->current < m->target && m->current < m->cap &&
-	    m->current < m->hold && m->retiring == 0)
+	    m->current < m->hold && m->retiring == 0 && m->rolling == 0)
 		d = min_deadline(d, m->retry_at);
+	d = min_deadline(d, rollout_deadline(m));
 	if (!m->alarm && m->below_since != MSEC_NEVER &&
 	    m->cfg->alarm_after > 0)
 		d = min_deadline(d, m->below_since + m->cfg->alarm_after);

@@ -41,6 +41,14 @@ enum proc_state {
 	PS_DONE,	/* oneshot exited 0 */
 	PS_EXITED	/* exited on its own and not restarted */
 };
+/* Where a process is in a reload's rollout (rollout.c). */
+enum rollout {
+	ROLL_NONE,
+	ROLL_STOP,	/* changed: to be stopped, once the levels above are */
+	ROLL_STOPPING,	/* ...stop signal sent */
+	ROLL_START,	/* to be started, once the levels below are */
+	ROLL_STARTING	/* ...started, not ready yet */
+};
 enum probe_state { PROBE_NONE, PROBE_PENDING, PROBE_OK, PROBE_FAILED };
 enum hook_event { HOOK_UP, HOOK_DOWN, HOOK_ALARM, HOOK_ALARM_CLEARED };
 
@@ -111,6 +119,7 @@ struct proc_rt {
 					 * not counted as a restart */
 	bool		 retiring;	/* leaves its level at the pending
 					 * reload: stopped, never restarted */
+	enum rollout	 rollout;	/* a reload restarts or starts it */
 	bool		 exited_once;
 	bool		 exec_seen;	/* machine_proc_execd for this pid */
 	int		 last_status;	/* wait status of the last exit */
@@ -178,6 +187,9 @@ struct machine {
 	const struct stack_conf *pending; /* reload waiting for the stack */
 	int		 hold;		/* ...to be at or below this level */
 	int		 retiring;	/* ...and these processes to be gone */
+	int		 rolling;	/* processes in the reload's rollout */
+	int		 rollout_stops;	/* ...of them still to stop */
+	msec_t		 rollout_at;	/* ...a level's ready_timeout ends */
 	int		 seen_limit;	/* machine_limit at the last step: a
 					 * strategy restart held above it goes
 					 * on once it rises again */
@@ -260,7 +272,8 @@ void	 exit_text(int wstatus, char *, size_t);
 void	 proc_exit_text(const struct proc_rt *, char *, size_t);
 
 /*
- * Internal to machine.c, climb.c, rewind.c and restart.c.
+ * Internal to machine.c, climb.c, rewind.c, restart.c, reload.c and
+ * rollout.c.
  */
 struct action *machine_emit(struct machine *, enum act_kind, int level,
 	    int proc);
@@ -299,6 +312,15 @@ void	 roster_pid(struct machine *, int proc, pid_t);
 void	 roster_state(struct machine *, int proc, enum proc_state);
 int	 roster_find(const struct machine *, pid_t);
 bool	 roster_check(const struct machine *);
+
+bool	 reload_leaves(const struct machine *, int proc);
+
+void	 rollout_restart(struct machine *, int proc);
+void	 rollout_start(struct machine *, int proc);
+void	 rollout_forget(struct machine *, int proc);
+void	 rollout_recount(struct machine *);
+void	 rollout_step(struct machine *, msec_t now);
+msec_t	 rollout_deadline(const struct machine *);
 
 void	 restart_proc_exited(struct machine *, int proc, msec_t now);
 void	 restart_check_pending(struct machine *, int level, msec_t now);

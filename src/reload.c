@@ -20,8 +20,9 @@
  * configuration: levels below the floor keep their state; processes are
  * matched by name -- an unchanged one keeps running with its restart
  * history, a changed one is restarted, a new one (or a retired one that
- * came back with a later reload) is started if its level is up.  Then the
- * stack climbs again with the new file.  Level settings that change in
+ * came back with a later reload) is started if its level is up -- those
+ * two in the order of the stack (rollout.c).  Then the stack climbs again
+ * with the new file.  Level settings that change in
  * place (probes, intensity, hooks, ...) apply from then on.
  */
 #include <stdlib.h>
@@ -67,6 +68,23 @@ reload_level_changed(const struct stack_conf *o, const struct stack_conf *n,
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Does the pending reload take old process k out of its level (remove
+ * it, or move it)?  A restart held for it must not start it meanwhile:
+ * its successor under the same name would then run beside it.
+ */
+bool
+reload_leaves(const struct machine *m, int k)
+{
+	const struct stack_conf	*n = m->pending;
+	int			 i;
+
+	if (n == NULL)
+		return false;
+	i = config_proc_index(n, m->cfg->procs[k].name);
+	return i < 0 || n->procs[i].level != m->cfg->procs[k].level;
 }
 
 /* Old process k leaves its level below the floor: stop it for good. */
@@ -374,21 +392,24 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 	machine_log(m, LOG_NOTICE, "reload: new configuration in force "
 	    "(%d level%s, %d process%s)", n->nlevels, n->nlevels == 1 ? "" :
 	    "s", n->nprocs, n->nprocs == 1 ? "" : "es");
+	rollout_recount(m);
 	for (i = 0; i < n->nprocs; i++) {
 		if (todo[i] == 1) {
 			machine_log(m, LOG_INFO, "reload: process %s changed, "
 			    "restarting it", n->procs[i].name);
-			m->procs[i].restart_pending = true;
-			m->procs[i].restart_asked = true;
-			rewind_proc_stop(m, i, now);
+			rollout_restart(m, i);
 		} else if (todo[i] >= 2) {
-			machine_log(m, LOG_INFO, "reload: starting %s process "
-			    "%s", todo[i] == 2 ? "new" : "changed",
+			machine_log(m, LOG_INFO, "reload: %s process %s is to "
+			    "start", todo[i] == 2 ? "new" : "changed",
 			    n->procs[i].name);
-			machine_spawn(m, i);
+			rollout_start(m, i);
 		}
 	}
 	free(todo);
+	/* Restarts held for the reload (reload_leaves) or for a lower
+	 * target are made now if their level is up and stays. */
+	for (i = 0; i < n->nlevels; i++)
+		restart_check_pending(m, i, now);
 	machine_status_changed(m);
 	machine_step(m, now);
 	return 0;

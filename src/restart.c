@@ -69,7 +69,8 @@ restart_check_pending(struct machine *m, int lvl, msec_t now)
 		    m->procs[i].state == PS_STOPPING)
 			return;
 	for (i = 0; i < cfg->nprocs; i++)
-		if (cfg->procs[i].level == lvl && m->procs[i].restart_pending)
+		if (cfg->procs[i].level == lvl && m->procs[i].restart_pending &&
+		    !reload_leaves(m, i))
 			restart_spawn(m, i, now);
 }
 
@@ -80,8 +81,14 @@ restart_by_strategy(struct machine *m, int i, msec_t now)
 	int			 j, lvl = cfg->procs[i].level;
 	enum strategy		 st = cfg->levels[lvl].strategy;
 
-	if (st == STRATEGY_ONE_FOR_ONE) {
+	if (st == STRATEGY_ONE_FOR_ONE && lvl < machine_limit(m) &&
+	    !reload_leaves(m, i)) {
 		restart_spawn(m, i, now);
+		return;
+	}
+	if (st == STRATEGY_ONE_FOR_ONE) {
+		roster_state(m, i, PS_STOPPED);
+		m->procs[i].restart_pending = true;
 		return;
 	}
 	machine_log(m, LOG_INFO, "%s: restarting the siblings of %s",
@@ -118,6 +125,15 @@ restart_up_exit(struct machine *m, int i, bool abnormal, msec_t now)
 		    "%s)", pc->name, pc->restart == RESTART_TEMPORARY ?
 		    "temporary" : "transient");
 		machine_status_changed(m);
+		return;
+	}
+	/* Its level is to go down (a lower target, the levels above still
+	 * stopping): nothing is counted, and the restart is held -- made if
+	 * the target rises again before the level is down. */
+	if (pc->level >= machine_limit(m)) {
+		machine_log(m, LOG_INFO, "process %s: restart held, level %d "
+		    "is above the target", pc->name, pc->level + 1);
+		restart_by_strategy(m, i, now);
 		return;
 	}
 	if (intensity_add(&l->intensity, now, lc->period, lc->intensity)) {
@@ -178,10 +194,9 @@ restart_proc_exited(struct machine *m, int i, msec_t now)
 		    "climbing", pc->name, how);
 		return;
 	}
-	/* A level on its way down (shutdown, a lower target, a rewind)
-	 * restarts nothing: it is stopped next anyway. */
-	if (l->state != LEVEL_UP || l->failed ||
-	    pc->level >= machine_limit(m)) {
+	/* A level on its way down for good (shutdown, a rewind) restarts
+	 * nothing: it is stopped next anyway. */
+	if (l->state != LEVEL_UP || l->failed || m->shutting_down) {
 		roster_state(m, i, PS_EXITED);
 		if (l->state == LEVEL_STOPPING)
 			rewind_check_down(m, pc->level, now);

@@ -57,6 +57,7 @@ rewind_level_stop(struct machine *m, int lvl, msec_t now)
 		if (cfg->procs[i].level != lvl)
 			continue;
 		m->procs[i].restart_pending = false;
+		rollout_forget(m, i);
 		rewind_proc_stop(m, i, now);
 	}
 	machine_status_changed(m);

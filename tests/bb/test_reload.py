@@ -171,7 +171,8 @@ def test_finished_oneshot_made_a_longrun_starts(stack):
     assert stack.ctl("reload").returncode == 0
     stack.wait_until(lambda: stack.p("x")["state"] == "running" and stack.p("x")["pid"],
                      msg="x, a longrun of an up level now, running")
-    assert "reload: starting changed process x" in stack.log()
+    assert "reload: changed process x is to start" in stack.log()
+    assert "reload: starting process x" in stack.log()
 
 
 def test_rejected_reload_still_ends_the_reload_for_systemd(stack, notify_socket):
@@ -213,6 +214,29 @@ def test_restart_errors(stack):
     r = stack.ctl("restart")
     assert r.returncode == 2, r
     assert stack.p("c")["pid"] is None
+
+
+def test_changed_processes_restart_top_down_then_bottom_up(stack):
+    # a (bottom) and c (top) change: c is stopped first, a only once c is
+    # gone; a starts again first, c once a is ready.  b is left alone.
+    def body(pre):
+        return (level("one") + proc("a", "one", stopper(stack, "a", pre)) +
+                level("two") + proc("b", "two", "sleep 300") +
+                level("three") + proc("c", "three", stopper(stack, "c", pre)))
+    stack.write(body(""))
+    stack.start()
+    stack.wait_level(3)
+    st = stack.wait_armed("a", "c")
+    b_pid = stack.pid("b", st)
+    stack.write(body("true; "))
+    assert stack.ctl("reload").returncode == 0
+    stack.wait_until(lambda: len(stack.lines("start.log")) == 4, msg="a and c started again")
+    assert stack.lines("stop.log") == ["c", "a"]
+    log = stack.log()
+    assert log.index("reload: starting process a") < log.index("reload: starting process c")
+    assert stack.pid("b") == b_pid
+    stack.wait_armed("a", "c")
+    assert stack.status()["level"] == 3
 
 
 def test_restart_refused_in_a_level_on_its_way_down(stack):
