@@ -149,8 +149,8 @@ control_wait(struct daemon *d, struct client *c, const char *arg)
 
 	if ((lvl = control_level(d, c, arg)) < 0)
 		return;
-	if (d->m.current >= lvl) {
-		control_reply(d, c, "ok level %d", d->m.current);
+	if (machine_up_level(&d->m) >= lvl) {
+		control_reply(d, c, "ok level %d", machine_up_level(&d->m));
 		return;
 	}
 	if (d->m.shutting_down) {
@@ -322,11 +322,11 @@ control_ready(struct daemon *d, struct client *c, const struct request *rq)
 	    d->cfg->ready_level;
 	if (lvl < 0)
 		return;
-	if (d->m.current >= lvl)
-		control_reply(d, c, "ok level %d", d->m.current);
+	if (machine_up_level(&d->m) >= lvl)
+		control_reply(d, c, "ok level %d", machine_up_level(&d->m));
 	else
 		control_reply(d, c, "error at level %d, below %d",
-		    d->m.current, lvl);
+		    machine_up_level(&d->m), lvl);
 }
 
 static void
@@ -745,8 +745,9 @@ control_changed(struct daemon *d)
 		next = c->next;
 		if (c->wait_level < 0)
 			continue;
-		if (d->m.current >= c->wait_level)
-			control_reply(d, c, "ok level %d", d->m.current);
+		if (machine_up_level(&d->m) >= c->wait_level)
+			control_reply(d, c, "ok level %d",
+			    machine_up_level(&d->m));
 		else if (d->m.shutting_down)
 			control_reply(d, c, "error stackd is shutting down");
 	}

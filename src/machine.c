@@ -23,6 +23,8 @@
 #include "parse.h"
 
 static void	machine_alarm(struct machine *, msec_t now);
+static void	machine_waiting_for(const struct machine *, int, char *,
+		    size_t);
 
 int
 machine_init(struct machine *m, const struct stack_conf *cfg, uint64_t seed)
@@ -296,6 +298,23 @@ machine_busy(const struct machine *m, int *level)
 	return false;
 }
 
+/*
+ * How many levels, from the bottom, are up and staying up: not a level
+ * that failed or is being stopped, which `current` still counts until it
+ * is down.  What `stackctl ready` and `wait` answer: no traffic during a
+ * rewind.
+ */
+int
+machine_up_level(const struct machine *m)
+{
+	int	i;
+
+	for (i = 0; i < m->current; i++)
+		if (m->levels[i].state != LEVEL_UP || m->levels[i].failed)
+			break;
+	return i;
+}
+
 int
 machine_limit(const struct machine *m)
 {
@@ -444,6 +463,7 @@ machine_tick(struct machine *m, msec_t now)
 	const struct stack_conf	*cfg = m->cfg;
 	struct level_rt		*l;
 	struct proc_rt		*p;
+	char			 what[96];
 	int			 i, k, ndue;
 
 	ndue = machine_due(m, now);
@@ -473,9 +493,12 @@ machine_tick(struct machine *m, msec_t now)
 	for (i = 0; i < cfg->nlevels; i++) {
 		l = &m->levels[i];
 		if (l->state == LEVEL_CLIMBING && now >= l->climb_deadline) {
+			/* Said in the failure: once the level is down, its
+			 * state no longer tells what it waited for. */
+			machine_waiting_for(m, i, what, sizeof(what));
 			machine_fail(m, i, now, "not ready within "
-			    "ready_timeout (%lldms)",
-			    (long long)cfg->levels[i].ready_timeout);
+			    "ready_timeout (%lldms), %s",
+			    (long long)cfg->levels[i].ready_timeout, what);
 			continue;
 		}
 		if ((l->state == LEVEL_CLIMBING || (l->state == LEVEL_UP &&
@@ -638,8 +661,9 @@ machine_probe_done(struct machine *m, int lvl, int i, bool ok,
 		if (ok)
 			l->probe_failures = 0;
 		else if (++l->probe_failures >= lc->failure_threshold)
-			machine_fail(m, lvl, now, "probe failed %d times in a "
-			    "row", l->probe_failures);
+			machine_fail(m, lvl, now, "probe failed %d time%s in a "
+			    "row", l->probe_failures,
+			    l->probe_failures == 1 ? "" : "s");
 		else
 			machine_log(m, LOG_WARNING, "level %d (%s) probe "
 			    "failed (%d of %d)", lvl + 1, lc->name,

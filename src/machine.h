@@ -222,6 +222,8 @@ struct machine {
 /* The highest level the stack may hold now (target, rewind cap, reload
  * floor; 0 while shutting down). */
 int	 machine_limit(const struct machine *);
+/* Levels 1 to this one are up and none of them failed or stopping. */
+int	 machine_up_level(const struct machine *);
 
 /* Lifecycle. */
 int	 machine_init(struct machine *, const struct stack_conf *,

@@ -55,8 +55,8 @@ struct metrics_family {
 /* In the order of stackctl(1); HELP texts must not contain '\' or '\n'. */
 static const struct metrics_family metrics_families[M_COUNT] = {
 	[M_LEVEL_CURRENT] = { "stackd_level_current", "gauge", SCOPE_STACK,
-	    "The current level: levels 1 to this one are up, 0 is the "
-	    "baseline." },
+	    "The current level: levels 1 to this one are up (none failed "
+	    "or stopping), 0 is the baseline." },
 	[M_LEVEL_TARGET] = { "stackd_level_target", "gauge", SCOPE_STACK,
 	    "The level stackd climbs or descends to." },
 	[M_LEVEL_UP] = { "stackd_level_up", "gauge", SCOPE_LEVEL,
@@ -122,7 +122,7 @@ metrics_stack_value(const struct machine *m, enum metrics_id id)
 {
 	switch (id) {
 	case M_LEVEL_CURRENT:
-		return (uint64_t)m->current;
+		return (uint64_t)machine_up_level(m);
 	case M_LEVEL_TARGET:
 		return (uint64_t)m->target;
 	case M_ALARM:

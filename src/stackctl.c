@@ -47,6 +47,35 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
+/* What was wrong, then the summary. */
+static void __attribute__((format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("stackctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage();
+}
+
+static const char *const commands[] = { "status", "target", "wait", "ready",
+    "restart", "reload", "events", "metrics", "shutdown" };
+
+/* A known command used the wrong way, or an unknown one. */
+static void
+usage_command(const char *cmd)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i]) == 0)
+			usage_error("wrong arguments for '%s'", cmd);
+	usage_error("unknown command '%.64s'", cmd);
+}
+
 static int
 ctl_connect(const char *path)
 {
@@ -271,11 +300,13 @@ ctl_socket(const char *sock, const char *file)
 static void
 ctl_check_word(const char *w)
 {
+	const char	*s;
+
 	if (*w == '\0' || *w == '-')
-		usage();
-	for (; *w; w++)
-		if ((unsigned char)*w <= ' ')
-			usage();
+		usage_error("bad name '%.64s'", w);
+	for (s = w; *s; s++)
+		if ((unsigned char)*s <= ' ')
+			usage_error("bad name: a space or control character");
 }
 
 /* The request line; one that does not fit is a usage error (stackd would
@@ -345,8 +376,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || (sock != NULL && file != NULL))
-		usage();
+	if (sock != NULL && file != NULL)
+		usage_error("-s and -f exclude each other");
+	if (argc < 1)
+		usage_error("missing COMMAND");
 	cmd = argv[0];
 	if (strcmp(cmd, "status") == 0) {
 		payload = true;
@@ -357,21 +390,22 @@ main(int argc, char *argv[])
 			    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL ?
 			    " color" : "");
 		else
-			usage();
+			usage_command(cmd);
 	} else if (strcmp(cmd, "wait") == 0) {
 		const char *lvl = NULL;
 
 		for (i = 1; i < argc; i++) {
 			if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
 				if (parse_duration(argv[++i], &timeout) == -1)
-					usage();
+					usage_error("bad duration '%.64s' (say "
+					    "500ms, 30s, 2m)", argv[i]);
 			} else if (lvl == NULL)
 				lvl = argv[i];
 			else
-				usage();
+				usage_command(cmd);
 		}
 		if (lvl == NULL)
-			usage();
+			usage_command(cmd);
 		ctl_check_word(lvl);
 		/* Not waiting at all is asking whether it is there: that
 		 * answer comes at once, where a zero poll would not see it. */
@@ -391,7 +425,7 @@ main(int argc, char *argv[])
 		payload = strcmp(cmd, "shutdown") != 0;
 		ctl_request(req, sizeof(req), "%s\n", cmd);
 	} else
-		usage();
+		usage_command(cmd);
 
 	fd = ctl_connect(ctl_socket(sock, file));
 	ctl_send(fd, req);

@@ -93,6 +93,10 @@ daemon_execd(pid_t pid, bool exec_ok, void *arg)
 
 	if (!exec_ok || (i = machine_proc_by_pid(&d->m, pid)) < 0)
 		return;
+	/* Here, not at the clone: a command that cannot run is never
+	 * "started" (its exec error and exit 127 are logged instead). */
+	log_msg(LOG_INFO, "process %s started, pid %ld",
+	    d->cfg->procs[i].name, (long)pid);
 	machine_proc_execd(&d->m, i, now_msec());
 	daemon_run(d);
 }
@@ -124,10 +128,9 @@ daemon_spawn(struct daemon *d, int i)
 	if (req.ready_fd != -1)
 		close(req.ready_fd);
 	spawn_env_free(req.env);
-	if (pid > 0) {
-		log_msg(LOG_INFO, "%s started, pid %ld", what, (long)pid);
+	if (pid > 0)
 		machine_proc_spawned(&d->m, i, pid, false, now_msec());
-	} else {
+	else {
 		/* No child at all: the same as one that failed at once. */
 		ready_close(d, i);
 		machine_proc_exited(&d->m, i, 127 << 8, now_msec());

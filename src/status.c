@@ -99,10 +99,28 @@ status_retry_due(const struct machine *m)
 {
 	int	lvl;
 
-	if (m->shutting_down || m->current >= m->target)
+	if (m->shutting_down)
+		return false;
+	/* current still counts the failed level until it is down */
+	if (m->retry_level >= 0 && m->retry_level < m->target)
+		return true;
+	if (m->current >= m->target)
 		return false;
 	return !machine_busy(m, &lvl) ||
 	    m->levels[lvl].state != LEVEL_CLIMBING;
+}
+
+/*
+ * Until the next climb attempt.  While the failed level is still being
+ * stopped its wait has not begun (it runs from when the level is down):
+ * the whole wait, which the attempt is at least that far away.
+ */
+static msec_t
+status_retry_in(const struct machine *m, msec_t now)
+{
+	if (m->retry_level >= 0)
+		return m->retry_wait;
+	return m->retry_at > now ? m->retry_at - now : 0;
 }
 
 void
@@ -123,8 +141,7 @@ status_json(struct daemon *d, struct buf *b, msec_t now)
 	    "\"alarm\":%s,\"next_attempt_in\":", cfg->nlevels,
 	    cfg->ready_level, m->alarm ? "true" : "false");
 	if (status_retry_due(m))
-		buf_printf(b, "%.3f", m->retry_at > now ?
-		    secs(m->retry_at - now) : 0.0);
+		buf_printf(b, "%.3f", secs(status_retry_in(m, now)));
 	else
 		buf_printf(b, "null");
 	buf_printf(b, ",\"last_failure\":");
@@ -283,9 +300,13 @@ status_text(struct daemon *d, struct buf *b, msec_t now, bool on)
 		buf_printf(b, "%sALARM: below target%s\n", on ? "\033[1;31m" :
 		    "", RESET(on));
 	if (status_retry_due(m)) {
-		human_duration(m->retry_at > now ? m->retry_at - now : 0, when,
-		    sizeof(when));
-		buf_printf(b, "next climb attempt in %s\n", when);
+		human_duration(status_retry_in(m, now), when, sizeof(when));
+		if (m->retry_level >= 0)
+			buf_printf(b, "next climb attempt %s after level %d "
+			    "(%s) is down\n", when, m->retry_level + 1,
+			    cfg->levels[m->retry_level].name);
+		else
+			buf_printf(b, "next climb attempt in %s\n", when);
 	}
 	if (m->last_failure[0])
 		buf_printf(b, "last failure: %s\n", m->last_failure);

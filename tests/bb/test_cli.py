@@ -202,21 +202,28 @@ def test_stackctl_file_option_with_a_broken_file(stack):
     assert stack.lvl("one")["state"] == "up"
 
 
-@pytest.mark.parametrize("args", [
-    [], ["frobnicate"], ["target"], ["wait"], ["status", "--xml"],
-    ["wait", "1", "--timeout", "soon"], ["--bogus", "status"],
-    ["target", ""], ["wait", "--timeout"], ["wait", "--bogus"],
-    ["target", "a" * 5000]],
+@pytest.mark.parametrize("args,why", [
+    ([], "missing COMMAND"), (["frobnicate"], "unknown command 'frobnicate'"),
+    (["target"], "wrong arguments for 'target'"),
+    (["wait"], "wrong arguments for 'wait'"),
+    (["status", "--xml"], "wrong arguments for 'status'"),
+    (["wait", "1", "--timeout", "soon"], "bad duration 'soon'"),
+    (["--bogus", "status"], "invalid option"),
+    (["target", ""], "bad name"), (["wait", "--timeout"], "bad name '--timeout'"),
+    (["wait", "--bogus"], "bad name '--bogus'"),
+    (["target", "a" * 5000], "request too long")],
     ids=["no-command", "unknown-command", "target-no-arg", "wait-no-arg",
          "status-bad-flag", "wait-bad-duration", "bad-option",
          "target-empty", "wait-timeout-no-value", "wait-option-as-level",
          "request-too-long"])
-def test_stackctl_usage_exit_2(stack, args):
+def test_stackctl_usage_exit_2(stack, args, why):
     # usage errors are found before trying to reach the daemon (a request
-    # cut short would leave stackd waiting for the rest of its line)
+    # cut short would leave stackd waiting for the rest of its line), and
+    # say what was wrong
     t = time.monotonic()
     r = stack.ctl(*args)
     assert r.returncode == 2, r
+    assert why in r.stderr, r.stderr
     assert time.monotonic() - t < 5, "a usage error must not wait"
 
 

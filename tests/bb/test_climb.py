@@ -85,7 +85,8 @@ def test_failing_probe_stays_below_retries_then_climbs(stack):
     st = stack.wait_until(attempts, timeout=8, msg="3 climb attempts of level two")
     assert st["level"] == 1
     assert st["levels"][0]["state"] == "up"
-    assert st["last_failure"], "last_failure must name the failed attempt: %r" % st
+    assert st["last_failure"] == \
+        "two: not ready within ready_timeout (300ms), waiting for probe", st
     r = retrying[-1]
     assert isinstance(r["next_attempt_in"], (int, float)), r
     assert 0 <= r["next_attempt_in"] <= 1.0, r["next_attempt_in"]
@@ -143,7 +144,10 @@ def test_ready_timeout_fails_attempt(stack):
         lambda: (s := stack.status())["levels"][0]["climb_attempts"] >= 2 and s,
         msg="two attempts")
     assert st["level"] == 0
-    assert st["last_failure"], st
+    # the failure says what was still awaited: the level's state no
+    # longer does once it is down
+    assert st["last_failure"].endswith(
+        "not ready within ready_timeout (300ms), waiting for p"), st
     # the second attempt has started; its shell may not have written yet
     pids = stack.wait_until(lambda: len(set(p := [int(x) for x in stack.lines("p.pids")])) >= 2
                             and p, msg="a pid per attempt")
@@ -397,3 +401,31 @@ def test_probe_timeout_kills_the_probe(stack):
     stack.wait_until(lambda: probes() == [], msg="the probe killed")
     assert stack.lvl("two")["state"] == "climbing"
     assert stack.lvl("two")["probe"] == "failed"
+
+
+def test_next_attempt_while_the_failed_level_still_stops(stack):
+    # The wait after a failure runs from when the failed level is down;
+    # while it is still being stopped, status gives the whole wait (and
+    # says after what), not a countdown that reaches 0 with nothing due.
+    stack.write(level("one") + proc("a", "one", "sleep 300") +
+                level("two", intensity=0) +
+                proc("crash", "two", "sh -c 'while [ ! -e %s/crash ]; do sleep 0.05; done; exit 1'"
+                     % stack.dir) +
+                proc("slow", "two", stopper(stack, "slow", "sleep 4; "),
+                     stop_timeout="10s"),
+                retry_min="2s", retry_max="2s")
+    stack.start()
+    stack.wait_level(2)
+    stack.wait_armed("slow")
+    stack.touch("crash")
+    stack.wait_until(lambda: stack.p("slow")["state"] == "stopping", msg="slow stopping")
+    t = time.monotonic()
+    stack.wait_until(lambda: time.monotonic() - t > 2.5, msg="2.5 s")
+    st = stack.status()
+    assert stack.p("slow", st)["state"] == "stopping", "slow stopped too soon: %r" % st
+    assert st["next_attempt_in"] is not None and st["next_attempt_in"] >= 1.9, st
+    r = stack.ctl("status")
+    assert "after level 2 (two) is down" in r.stdout, r.stdout
+    st = stack.wait_until(lambda: (lambda s: s["levels"][1]["state"] == "down" and s)(stack.status()),
+                          msg="level two down")
+    assert st["next_attempt_in"] is not None and st["next_attempt_in"] <= 2.0, st

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import level, proc
+from conftest import level, proc, stopper
 
 COUNTERS = ("stackd_process_restarts_total", "stackd_level_failures_total",
             "stackd_climb_attempts_total")
@@ -282,3 +282,29 @@ def test_metrics_file_tmp_is_made_anew(stack, plant):
     if plant == "hardlink":
         with open(other) as f:
             assert f.read() == "keep me\n"
+
+
+def test_a_level_being_stopped_is_not_ready(stack):
+    # While level two stops (its process takes its time over TERM), the
+    # stack is no longer "at level 2" for ready, wait and the metric --
+    # no traffic during a rewind or a descent -- though status still
+    # shows it there, descending.
+    stack.write(level("one") + proc("a", "one", "sleep 300") +
+                level("two") + proc("slow", "two", stopper(stack, "slow", "sleep 30; ")) +
+                "stop_timeout = 60s\n")
+    stack.start()
+    stack.wait_level(2)
+    stack.wait_armed("slow")
+    assert stack.ctl("ready", "2").returncode == 0
+    assert value(parse(metrics(stack)), "stackd_level_current") == 2
+    assert stack.ctl("target", "1").returncode == 0
+    stack.wait_until(lambda: stack.p("slow")["state"] == "stopping", msg="slow stopping")
+    st = stack.status()
+    assert st["level"] == 2 and st["state"] == "descending", st
+    r = stack.ctl("ready", "2")
+    assert r.returncode == 1 and "at level 1, below 2" in r.stderr, r
+    assert stack.ctl("ready", "1").returncode == 0
+    assert stack.ctl("wait", "2", "--timeout", "0.3s").returncode == 1
+    assert value(parse(metrics(stack)), "stackd_level_current") == 1
+    os.killpg(stack.pid("slow"), signal.SIGKILL)
+    stack.wait_level(1)
