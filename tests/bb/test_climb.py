@@ -429,3 +429,17 @@ def test_next_attempt_while_the_failed_level_still_stops(stack):
     st = stack.wait_until(lambda: (lambda s: s["levels"][1]["state"] == "down" and s)(stack.status()),
                           msg="level two down")
     assert st["next_attempt_in"] is not None and st["next_attempt_in"] <= 2.0, st
+
+
+def test_a_command_that_cannot_run_is_never_started(stack):
+    # "process NAME started" means its exec succeeded: a command that
+    # cannot run gets its exec error and exit 127 instead
+    stack.write(level("one") + proc("missing", "one", "/nonexistent/bin") +
+                proc("ok", "one", "sleep 300"))
+    stack.start(wait_socket=False)
+    stack.wait_until(lambda: stack.log().count("process missing exited 127") >= 2,
+                     msg="two attempts")
+    log = stack.log()
+    assert "process missing: exec /nonexistent/bin: No such file or directory" in log
+    assert "process missing started" not in log
+    assert "process ok started, pid " in log
