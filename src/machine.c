@@ -876,6 +876,8 @@ machine_status_text(const struct machine *m, msec_t now, char *buf,
 		    cfg->levels[lvl].name, what);
 	} else if (machine_busy(m, &lvl)) {
 		snprintf(buf, len, "; stopping %s", cfg->levels[lvl].name);
+	} else if (m->rolling > 0) {
+		snprintf(buf, len, "; reload: restarting changed processes");
 	} else if (m->current < m->target) {
 		snprintf(buf, len, "; next climb to %s in %llds%s%s",
 		    cfg->levels[m->current].name, (long long)(m->retry_at >

@@ -120,6 +120,8 @@ struct proc_rt {
 	bool		 retiring;	/* leaves its level at the pending
 					 * reload: stopped, never restarted */
 	enum rollout	 rollout;	/* a reload restarts or starts it */
+	msec_t		 rollout_until;	/* ROLL_STARTING: the levels above
+					 * wait for it until then */
 	bool		 exited_once;
 	bool		 exec_seen;	/* machine_proc_execd for this pid */
 	int		 last_status;	/* wait status of the last exit */
@@ -189,7 +191,7 @@ struct machine {
 	int		 retiring;	/* ...and these processes to be gone */
 	int		 rolling;	/* processes in the reload's rollout */
 	int		 rollout_stops;	/* ...of them still to stop */
-	msec_t		 rollout_at;	/* ...a level's ready_timeout ends */
+	msec_t		 rollout_at;	/* ...the end of its wait for starts */
 	int		 seen_limit;	/* machine_limit at the last step: a
 					 * strategy restart held above it goes
 					 * on once it rises again */

@@ -50,7 +50,6 @@ rollout_restart(struct machine *m, int i)
 {
 	rollout_set(m, i, ROLL_STOP);
 	m->procs[i].restart_pending = false;
-	m->procs[i].restart_asked = true;
 }
 
 /* Process i (in an up level, down) is new or became a longrun: start it. */
@@ -170,16 +169,20 @@ rollout_start_level(struct machine *m, int lvl, msec_t now)
 		p = &m->procs[i];
 		if (cfg->procs[i].level != lvl || p->rollout != ROLL_STARTING)
 			continue;
-		if (now < m->rollout_at)
-			return true;
+		if (now < p->rollout_until) {
+			/* The wait's end, for rollout_deadline. */
+			if (p->rollout_until < m->rollout_at)
+				m->rollout_at = p->rollout_until;
+			going = true;
+			continue;
+		}
 		machine_log(m, LOG_WARNING, "reload: process %s not ready "
 		    "within ready_timeout (%lldms); starting the levels above",
 		    cfg->procs[i].name, (long long)cfg->levels[lvl].ready_timeout);
 		rollout_forget(m, i);
 	}
-	m->rollout_at = MSEC_NEVER;
 	/* Held while the level fails: its rewind drops them. */
-	if (l->state != LEVEL_UP || l->failed)
+	if (going || l->state != LEVEL_UP || l->failed)
 		return true;
 	for (i = 0; i < cfg->nprocs; i++) {
 		p = &m->procs[i];
@@ -189,18 +192,18 @@ rollout_start_level(struct machine *m, int lvl, msec_t now)
 		    cfg->procs[i].name);
 		machine_spawn(m, i);
 		rollout_set(m, i, ROLL_STARTING);
+		p->rollout_until = now + cfg->levels[lvl].ready_timeout;
+		if (p->rollout_until < m->rollout_at)
+			m->rollout_at = p->rollout_until;
 		going = true;
 	}
-	if (going) {
-		m->rollout_at = now + cfg->levels[lvl].ready_timeout;
+	if (going)
 		machine_status_changed(m);
-	}
 	return going;
 }
 
-/* One step of the rollout, from machine_step; nothing when none runs. */
-void
-rollout_step(struct machine *m, msec_t now)
+static void
+rollout_run(struct machine *m, msec_t now)
 {
 	int	lvl;
 
@@ -214,19 +217,34 @@ rollout_step(struct machine *m, msec_t now)
 		    rollout_start_level(m, lvl, now))
 			return;
 	}
+}
+
+/*
+ * One step of the rollout, from machine_step; nothing when none runs.
+ * Not while a reload is pending: what it removes or moves must not be
+ * started again meanwhile, and its commit carries the rest over.
+ */
+void
+rollout_step(struct machine *m, msec_t now)
+{
+	if (m->rolling == 0 || m->pending != NULL)
+		return;
+	/* Set again by a wait for starts, the only thing it times. */
 	m->rollout_at = MSEC_NEVER;
+	rollout_run(m, now);
 }
 
 /*
  * When the rollout next wants a tick: the end of a wait for starts to be
  * ready.  Not while something is still to stop (the wait resumes after),
- * nor while a level climbs or stops (machine_step leaves the rollout
- * alone then): a tick would do nothing, again and again.
+ * a reload is pending, or a level climbs or stops (machine_step leaves
+ * the rollout alone then): a tick would do nothing, again and again.
  */
 msec_t
 rollout_deadline(const struct machine *m)
 {
-	if (m->rolling == 0 || m->rollout_stops > 0 || machine_busy(m, NULL))
+	if (m->rolling == 0 || m->rollout_stops > 0 || m->pending != NULL ||
+	    machine_busy(m, NULL))
 		return MSEC_NEVER;
 	return m->rollout_at;
 }

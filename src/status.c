@@ -301,7 +301,10 @@ status_text(struct daemon *d, struct buf *b, msec_t now, bool on)
 		    "", RESET(on));
 	if (status_retry_due(m)) {
 		human_duration(status_retry_in(m, now), when, sizeof(when));
-		if (m->retry_level >= 0)
+		if (m->rolling > 0)
+			buf_printf(b, "next climb attempt once the reload's "
+			    "restarts are done\n");
+		else if (m->retry_level >= 0)
 			buf_printf(b, "next climb attempt %s after level %d "
 			    "(%s) is down\n", when, m->retry_level + 1,
 			    cfg->levels[m->retry_level].name);

@@ -238,7 +238,7 @@ scan_next_deadline(const struct machine *m)
 	    m->current < m->target && m->current < m->cap &&
 	    m->current < m->hold && m->retiring == 0 && m->rolling == 0)
 		EARLIER(m->retry_at);
-	if (m->rolling > 0 && m->rollout_stops == 0 &&
+	if (m->rolling > 0 && m->rollout_stops == 0 && m->pending == NULL &&
 	    !machine_busy(m, NULL))
 		EARLIER(m->rollout_at);
 	if (!m->alarm && m->below_since != MSEC_NEVER &&
@@ -248,6 +248,33 @@ scan_next_deadline(const struct machine *m)
 	return d;
 }
 
+/*
+ * The rollout's counters agree with the processes; none is to start while
+ * it runs, and only up (or climbing) levels have any share in it.
+ */
+static void
+check_rollout(void)
+{
+	const struct level_rt	*l;
+	enum rollout		 r;
+	int			 i, nr = 0, ns = 0;
+
+	for (i = 0; i < H.m.cfg->nprocs; i++) {
+		r = H.m.procs[i].rollout;
+		nr += r != ROLL_NONE;
+		ns += r == ROLL_STOP || r == ROLL_STOPPING;
+		if (r == ROLL_START)
+			assert_true(H.m.procs[i].state != PS_STARTING &&
+			    H.m.procs[i].state != PS_RUNNING);
+		l = &H.m.levels[H.m.cfg->procs[i].level];
+		if (r != ROLL_NONE && !H.m.shutting_down)
+			assert_true(l->state == LEVEL_UP ||
+			    l->state == LEVEL_CLIMBING);
+	}
+	assert_int_equal(nr, H.m.rolling);
+	assert_int_equal(ns, H.m.rollout_stops);
+}
+
 /* After every event: the roster agrees with a full scan of the machine. */
 static void
 check_roster(void)
@@ -255,6 +282,7 @@ check_roster(void)
 	int	i;
 
 	assert_true(roster_check(&H.m));
+	check_rollout();
 	assert_int_equal(machine_next_deadline(&H.m),
 	    scan_next_deadline(&H.m));
 	for (i = 0; i < H.m.cfg->nprocs; i++)
@@ -3691,6 +3719,383 @@ test_status_coalesced(void **state)
 	assert_int_equal(count_status_queued(), 1);
 }
 
+/* --- a reload's rollout, by review: each of these failed once ---------- */
+
+#define RO_STACK(acmd, bcmd) STACK_HDR \
+	"[level one]\nready_timeout = 5s\n" \
+	"[process a]\nlevel = one\ncommand = " acmd "\nready = notify\n" \
+	"[level two]\nready_timeout = 5s\n" \
+	"[process b]\nlevel = two\ncommand = " bcmd "\nready = notify\n" \
+	"[level three]\n[process c]\nlevel = three\ncommand = /bin/c\n"
+
+/*
+ * Two levels with a start not ready yet (b from a first reload, a from a
+ * second one): each wait ends (it once ended a's and left b waiting on
+ * NEVER -- m->rolling stayed 1, and no climb ever started again).
+ */
+static void
+test_rollout_wait_lost(void **state)
+{
+	int	a, b, c;
+
+	(void)state;
+	nretired = 0;
+	h_init(RO_STACK("/bin/a", "/bin/b"));
+	a = P("a"); b = P("b"); c = P("c");
+	h_start(0);
+	h_ready(a);
+	h_ready(b);
+	assert_int_equal(H.m.current, 3);
+	assert_int_equal(machine_set_target(&H.m, 2, H.now), 0);
+	drain();
+	assert_int_equal(H.m.current, 2);
+	advance_to(1000);
+	/* reload 1: b changed; restarted, never ready */
+	h_reload(RO_STACK("/bin/a", "/bin/b --new"));
+	h_reload_commit();
+	assert_int_equal(H.m.procs[b].rollout, ROLL_STARTING);
+	advance_to(2000);
+	/* reload 2: a changed too; restarted below b, never ready either */
+	h_reload(RO_STACK("/bin/a --new", "/bin/b --new"));
+	h_reload_commit();
+	assert_int_equal(H.m.procs[a].rollout, ROLL_STARTING);
+	assert_int_equal(H.m.procs[b].rollout, ROLL_STARTING);
+	advance_to(60000);
+	/* every wait is long over */
+	assert_int_equal(H.m.rolling, 0);
+	assert_int_equal(machine_set_target(&H.m, 3, H.now), 0);
+	drain();
+	assert_int_equal(count_spawns(c), 2);
+}
+
+/*
+ * A second reload removes a, which the first reload's rollout has still
+ * to restart (ROLL_STOP, waiting for level two).  The retire stops it;
+ * while r (also removed) is still stopping, the rollout must not start a
+ * again (it did: its pid was handed back at the commit).
+ */
+static void
+test_rollout_starts_removed_process(void **state)
+{
+	int	a, c, r;
+	size_t	mark;
+
+	(void)state;
+	nretired = 0;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[process r]\nlevel = one\ncommand = /bin/r\n"
+	    "[process k]\nlevel = one\ncommand = /bin/k\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c\n");
+	a = P("a"); c = P("c"); r = P("r");
+	H.on_signal[c] = H.on_signal[r] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+	advance_to(1000);
+	h_reload(STACK_HDR
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a --new\n"
+	    "[process r]\nlevel = one\ncommand = /bin/r\n"
+	    "[process k]\nlevel = one\ncommand = /bin/k\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c --new\n");
+	h_reload_commit();
+	assert_int_equal(H.m.procs[a].rollout, ROLL_STOP);
+	/* reload 2 removes a and r while c is still stopping */
+	mark = H.nlog;
+	h_reload(STACK_HDR
+	    "[level one]\n"
+	    "[process k]\nlevel = one\ncommand = /bin/k\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c --new\n");
+	assert_int_equal(H.m.retiring, 1);	/* a gone at once, r not */
+	h_exit(c, SIGTERM);
+	/* a is removed: it must not be started again */
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, a), 0);
+	h_exit(r, SIGTERM);
+	h_reload_commit();
+	assert_int_equal(nretired, 0);
+}
+
+/*
+ * The same, where the respawned a (still marked retiring) exited:
+ * m->retiring went down a second time, and the commit was due while r
+ * still ran (r's pid handed back unwaited).
+ */
+static void
+test_rollout_retiring_count(void **state)
+{
+	int	a, c, r;
+
+	(void)state;
+	nretired = 0;
+	h_init(STACK_HDR
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\n"
+	    "[process r]\nlevel = one\ncommand = /bin/r\n"
+	    "[process k]\nlevel = one\ncommand = /bin/k\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c\n");
+	a = P("a"); c = P("c"); r = P("r");
+	H.on_signal[c] = H.on_signal[r] = SIG_MANUAL;
+	h_start(0);
+	advance_to(1000);
+	h_reload(STACK_HDR
+	    "[level one]\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a --new\n"
+	    "[process r]\nlevel = one\ncommand = /bin/r\n"
+	    "[process k]\nlevel = one\ncommand = /bin/k\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c --new\n");
+	h_reload_commit();
+	h_reload(STACK_HDR
+	    "[level one]\n"
+	    "[process k]\nlevel = one\ncommand = /bin/k\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c --new\n");
+	h_exit(c, SIGTERM);
+	if (H.pid[a] != 0)
+		h_exit(a, EXITED(127));	/* its binary is gone */
+	/* r still runs: the commit must not be due */
+	assert_true(H.pid[r] != 0);
+	assert_int_equal(H.m.retiring, 1);
+	assert_false(machine_reload_due(&H.m));
+}
+
+/* Mid-rollout: each of these must end with the rollout done. */
+#define RM_STACK(acmd, bcmd, ccmd, extra) STACK_HDR \
+	"[level one]\nready_timeout = 5s\n" \
+	"[process a]\nlevel = one\ncommand = " acmd "\nready = notify\n" \
+	"[level two]\nready_timeout = 5s\nstrategy = one_for_all\n" \
+	"[process b]\nlevel = two\ncommand = " bcmd "\n" \
+	"[process b2]\nlevel = two\ncommand = /bin/b2\n" \
+	"[level three]\n[process c]\nlevel = three\ncommand = " ccmd "\n" \
+	extra
+
+static void
+rollout_mid_up(void)
+{
+	nretired = 0;
+	h_init(RM_STACK("/bin/a", "/bin/b", "/bin/c", ""));
+	H.on_signal[P("c")] = SIG_MANUAL;
+	h_start(0);
+	h_ready(P("a"));
+	assert_int_equal(H.m.current, 3);
+	advance_to(1000);
+}
+
+static void
+rollout_mid_settles(void)
+{
+	advance_to(H.now + 120000);
+	assert_int_equal(H.m.rolling, 0);
+	assert_int_equal(H.m.rollout_stops, 0);
+}
+
+/* shutdown while c stops and a, b wait */
+static void
+test_rollout_mid_shutdown(void **state)
+{
+	(void)state;
+	rollout_mid_up();
+	h_reload(RM_STACK("/bin/a 2", "/bin/b 2", "/bin/c 2", ""));
+	h_reload_commit();
+	machine_shutdown(&H.m, H.now);
+	drain();
+	h_exit(P("c"), SIGTERM);
+	rollout_mid_settles();
+	assert_int_equal(H.nexit, 1);
+}
+
+/* shutdown while a starts (not ready) */
+static void
+test_rollout_mid_shutdown2(void **state)
+{
+	(void)state;
+	rollout_mid_up();
+	h_reload(RM_STACK("/bin/a 2", "/bin/b 2", "/bin/c 2", ""));
+	h_reload_commit();
+	h_exit(P("c"), SIGTERM);
+	assert_int_equal(H.m.procs[P("a")].rollout, ROLL_STARTING);
+	machine_shutdown(&H.m, H.now);
+	drain();
+	rollout_mid_settles();
+	assert_int_equal(H.nexit, 1);
+}
+
+/* b crashes while ROLL_STOP (one_for_all) */
+static void
+test_rollout_mid_crash_roll_stop(void **state)
+{
+	int b;
+	(void)state;
+	rollout_mid_up();
+	b = P("b");
+	h_reload(RM_STACK("/bin/a 2", "/bin/b 2", "/bin/c 2", ""));
+	h_reload_commit();
+	h_exit(b, EXITED(1));
+	h_exit(P("c"), SIGTERM);
+	advance_to(H.now + 10);
+	h_ready(P("a"));
+	rollout_mid_settles();
+	assert_int_equal(H.m.current, 3);
+	assert_int_equal(H.m.procs[b].state, PS_RUNNING);
+	assert_int_equal(H.m.procs[P("c")].state, PS_RUNNING);
+}
+
+/* stackctl restart of ROLL_STOP, then ROLL_START processes */
+static void
+test_rollout_mid_manual_restart(void **state)
+{
+	int b;
+	(void)state;
+	rollout_mid_up();
+	b = P("b");
+	h_reload(RM_STACK("/bin/a 2", "/bin/b 2", "/bin/c 2", ""));
+	h_reload_commit();
+	assert_int_equal(machine_restart_proc(&H.m, b, H.now), 0);
+	drain();
+	h_exit(P("c"), SIGTERM);
+	assert_int_equal(machine_restart_proc(&H.m, P("c"), H.now), 0);
+	drain();
+	h_ready(P("a"));
+	rollout_mid_settles();
+	assert_int_equal(H.m.procs[P("c")].state, PS_RUNNING);
+	assert_int_equal(H.m.procs[b].state, PS_RUNNING);
+}
+
+/* target down to 1 and back up mid-rollout */
+static void
+test_rollout_mid_target(void **state)
+{
+	(void)state;
+	rollout_mid_up();
+	h_reload(RM_STACK("/bin/a 2", "/bin/b 2", "/bin/c 2", ""));
+	h_reload_commit();
+	h_exit(P("c"), SIGTERM);
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(machine_set_target(&H.m, 3, H.now), 0);
+	drain();
+	h_ready(P("a"));
+	rollout_mid_settles();
+	assert_int_equal(H.m.current, 3);
+	assert_int_equal(H.m.procs[P("c")].state, PS_RUNNING);
+}
+
+/* level two fails while a (below) is ROLL_STARTING */
+static void
+test_rollout_mid_level_fails(void **state)
+{
+	(void)state;
+	nretired = 0;
+	h_init(RM_STACK("/bin/a", "/bin/b", "/bin/c", ""));
+	H.on_signal[P("c")] = SIG_MANUAL;
+	h_start(0);
+	h_ready(P("a"));
+	advance_to(1000);
+	h_reload(RM_STACK("/bin/a 2", "/bin/b 2", "/bin/c 2",
+	    ""));
+	h_reload_commit();
+	h_exit(P("c"), SIGTERM);
+	assert_int_equal(H.m.procs[P("a")].rollout, ROLL_STARTING);
+	/* b2 crashes too often: level two fails */
+	H.cfg = H.cfg;
+	{
+		int k;
+		for (k = 0; k < 5 && H.m.levels[1].state == LEVEL_UP &&
+		    !H.m.levels[1].failed; k++)
+			if (H.pid[P("b2")] != 0)
+				h_exit(P("b2"), EXITED(1));
+	}
+	advance_to(H.now + 100);
+	h_ready(P("a"));
+	rollout_mid_settles();
+	advance_to(H.now + 60000);
+	if (H.pid[P("a")] && H.m.procs[P("a")].state == PS_STARTING)
+		h_ready(P("a"));
+	advance_to(H.now + 60000);
+	assert_int_equal(H.m.current, 3);
+}
+
+/* a oneshot made a longrun, and a running oneshot changed */
+static void
+test_rollout_mid_oneshot(void **state)
+{
+	int o;
+	(void)state;
+	nretired = 0;
+	h_init(STACK_HDR "[level one]\n[process o]\nlevel = one\n"
+	    "command = /bin/o\ntype = oneshot\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c\n");
+	o = P("o");
+	H.spawn_exit[o] = EXITED(0);
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+	advance_to(1000);
+	H.spawn_exit[o] = -1;
+	h_reload(STACK_HDR "[level one]\n[process o]\nlevel = one\n"
+	    "command = /bin/o\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c 2\n");
+	h_reload_commit();
+	rollout_mid_settles();
+	assert_int_equal(H.m.procs[o].state, PS_RUNNING);
+	/* and back to a oneshot that keeps running */
+	h_reload(STACK_HDR "[level one]\n[process o]\nlevel = one\n"
+	    "command = /bin/o 3\ntype = oneshot\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c 3\n");
+	h_reload_commit();
+	rollout_mid_settles();
+	h_exit(o, EXITED(0));
+	rollout_mid_settles();
+	assert_int_equal(H.m.procs[o].state, PS_DONE);
+}
+
+/* a process probe that never passes */
+static void
+test_rollout_mid_probe_never(void **state)
+{
+	int a;
+	(void)state;
+	nretired = 0;
+	h_init(STACK_HDR "[level one]\nready_timeout = 5s\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a\nready = probe\n"
+	    "probe = /bin/true\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c\n");
+	a = P("a");
+	h_start(0);
+	advance_to(1000);
+	assert_int_equal(H.m.current, 2);
+	H.pprobe[a] = PR_FAIL;
+	h_reload(STACK_HDR "[level one]\nready_timeout = 5s\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a 2\nready = probe\n"
+	    "probe = /bin/true\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c 2\n");
+	h_reload_commit();
+	rollout_mid_settles();
+	assert_int_equal(H.m.procs[P("c")].state, PS_RUNNING);
+}
+
+/* a second reload renames level three (floor 2) mid-rollout */
+static void
+test_rollout_mid_second_reload_floor(void **state)
+{
+	(void)state;
+	rollout_mid_up();
+	h_reload(RM_STACK("/bin/a 2", "/bin/b 2", "/bin/c 2", ""));
+	h_reload_commit();
+	h_reload(STACK_HDR
+	    "[level one]\nready_timeout = 5s\n"
+	    "[process a]\nlevel = one\ncommand = /bin/a 2\nready = notify\n"
+	    "[level two]\nready_timeout = 5s\nstrategy = one_for_all\n"
+	    "[process b]\nlevel = two\ncommand = /bin/b 2\n"
+	    "[process b2]\nlevel = two\ncommand = /bin/b2\n"
+	    "[level three3]\n[process c]\nlevel = three3\ncommand = /bin/c 2\n");
+	h_exit(P("c"), SIGTERM);
+	h_reload_commit();
+	advance_to(H.now + 10);
+	if (H.m.procs[P("a")].state == PS_STARTING)
+		h_ready(P("a"));
+	rollout_mid_settles();
+	assert_int_equal(H.m.current, 3);
+}
+
 int
 main(void)
 {
@@ -3793,6 +4198,18 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(test_actions_shrink_after_climb,
 		    teardown),
+		cmocka_unit_test_teardown(test_rollout_wait_lost, teardown),
+		cmocka_unit_test_teardown(test_rollout_starts_removed_process, teardown),
+		cmocka_unit_test_teardown(test_rollout_retiring_count, teardown),
+		cmocka_unit_test_teardown(test_rollout_mid_shutdown, teardown),
+		cmocka_unit_test_teardown(test_rollout_mid_shutdown2, teardown),
+		cmocka_unit_test_teardown(test_rollout_mid_crash_roll_stop, teardown),
+		cmocka_unit_test_teardown(test_rollout_mid_manual_restart, teardown),
+		cmocka_unit_test_teardown(test_rollout_mid_target, teardown),
+		cmocka_unit_test_teardown(test_rollout_mid_level_fails, teardown),
+		cmocka_unit_test_teardown(test_rollout_mid_oneshot, teardown),
+		cmocka_unit_test_teardown(test_rollout_mid_probe_never, teardown),
+		cmocka_unit_test_teardown(test_rollout_mid_second_reload_floor, teardown),
 		cmocka_unit_test_teardown(test_status_coalesced, teardown),
 	};
 

@@ -44,7 +44,7 @@ static const char	*stack_text =
 
 static const char	*expected =
 	"# HELP stackd_level_current The current level: levels 1 to this "
-	"one are up, 0 is the baseline.\n"
+	"one are up (none failed or stopping), 0 is the baseline.\n"
 	"# TYPE stackd_level_current gauge\n"
 	"stackd_level_current 1\n"
 	"# HELP stackd_level_target The level stackd climbs or descends to.\n"
