@@ -60,7 +60,7 @@ STACKD_OBJ   = $(addprefix $(B)/,$(COMMON:.c=.o) $(MACHINE:.c=.o) $(DAEMON:.c=.o
 STACKCTL_OBJ = $(addprefix $(B)/,$(COMMON:.c=.o) $(CTL:.c=.o))
 
 UNIT	= test_words test_parse test_intensity test_machine test_metrics \
-	  test_notifymsg test_launchmsg
+	  test_notifymsg test_launchmsg test_chaos
 UNIT_BIN = $(addprefix $(B)/,$(UNIT))
 
 VERSION	= 0.1.0
@@ -79,7 +79,7 @@ check-deps:
 $(B)/%.o: src/%.c src/*.h | $(B)
 	$(CC) $(WFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DSTACKD_VERSION='"$(VERSION)"' -c -o $@ $<
 
-$(B)/test_%.o: tests/unit/test_%.c src/*.h | $(B)
+$(B)/test_%.o: tests/unit/test_%.c src/*.h tests/unit/*.h | $(B)
 	$(CC) $(WFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -c -o $@ $<
 
 $(B):
@@ -97,7 +97,14 @@ $(B)/test_parse: $(B)/test_parse.o $(addprefix $(B)/,$(COMMON:.c=.o))
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 $(B)/test_intensity: $(B)/test_intensity.o $(B)/intensity.o
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
-$(B)/test_machine: $(B)/test_machine.o $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
+$(B)/deadline_scan.o: tests/unit/deadline_scan.c tests/unit/deadline_scan.h \
+	    src/*.h | $(B)
+	$(CC) $(WFLAGS) $(CFLAGS) -Isrc -c -o $@ $<
+$(B)/test_machine: $(B)/test_machine.o $(B)/deadline_scan.o \
+	    $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
+	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+$(B)/test_chaos: $(B)/test_chaos.o $(B)/deadline_scan.o \
+	    $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 $(B)/test_notifymsg: $(B)/test_notifymsg.o $(B)/notifymsg.o
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka

@@ -222,7 +222,8 @@ machine_restart_proc(struct machine *m, int i, msec_t now)
 	struct proc_rt		*p = &m->procs[i];
 
 	if (m->shutting_down || l->state != LEVEL_UP || l->failed ||
-	    p->retiring || pc->level >= machine_limit(m))
+	    p->retiring || reload_leaves(m, i) ||
+	    pc->level >= machine_limit(m))
 		return -1;
 	machine_log(m, LOG_INFO, "restart of process %s requested", pc->name);
 	p->restart_asked = true;

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "machine.h"
 #include "parse.h"
+#include "deadline_scan.h"
 
 #define MAXP	16
 #define ANY	(-99)
@@ -200,55 +201,6 @@ act(const struct action *ap)
 }
 
 /*
- * When the machine next wants a tick, the slow way: every process and
- * every level looked at, as machine_next_deadline did before roster.c
- * narrowed it down to the processes that are starting or stopping.
- */
-static msec_t
-scan_next_deadline(const struct machine *m)
-{
-	const struct stack_conf	*cfg = m->cfg;
-	const struct level_rt	*l;
-	const struct proc_rt	*p;
-	msec_t			 d = MSEC_NEVER;
-	int			 i;
-
-#define EARLIER(x)	do { if ((x) < d) d = (x); } while (0)
-	if (!m->started)
-		return MSEC_NEVER;
-	for (i = 0; i < cfg->nprocs; i++) {
-		p = &m->procs[i];
-		if (p->state == PS_STOPPING)
-			EARLIER(p->kill_at);
-		if (p->state == PS_STARTING) {
-			EARLIER(p->ready_at);
-			if (cfg->procs[i].ready == READY_PROBE && !p->probing)
-				EARLIER(p->probe_next);
-		}
-	}
-	for (i = 0; i < cfg->nlevels; i++) {
-		l = &m->levels[i];
-		if (l->state == LEVEL_CLIMBING)
-			EARLIER(l->climb_deadline);
-		if ((l->state == LEVEL_CLIMBING || (l->state == LEVEL_UP &&
-		    !l->failed)) && cfg->levels[i].nprobes > 0 && !l->probing)
-			EARLIER(l->probe_next);
-	}
-	if (!m->shutting_down && !machine_busy(m, NULL) &&
-	    m->current < m->target && m->current < m->cap &&
-	    m->current < m->hold && m->retiring == 0 && m->rolling == 0)
-		EARLIER(m->retry_at);
-	if (m->rolling > 0 && m->rollout_stops == 0 && m->pending == NULL &&
-	    !machine_busy(m, NULL))
-		EARLIER(m->rollout_at);
-	if (!m->alarm && m->below_since != MSEC_NEVER &&
-	    m->cfg->alarm_after > 0)
-		EARLIER(m->below_since + m->cfg->alarm_after);
-#undef EARLIER
-	return d;
-}
-
-/*
  * The rollout's counters agree with the processes; none is to start while
  * it runs, and only up (or climbing) levels have any share in it.
  */
@@ -345,6 +297,8 @@ teardown(void **state)
 {
 	(void)state;
 	if (H.inited) {
+		/* as the daemon, which owns a reload still pending */
+		config_free((struct stack_conf *)H.m.pending);
 		machine_free(&H.m);
 		config_free(H.cfg);
 	}
@@ -1625,7 +1579,11 @@ h_reload_commit(void)
 static void
 h_reload(const char *text)
 {
+	struct stack_conf	*old = (struct stack_conf *)H.m.pending;
+
+	/* A reload replaces one still pending: the daemon frees that. */
 	machine_reload(&H.m, parse_text(text), H.now);
+	config_free(old);
 	drain();
 }
 
@@ -2361,6 +2319,74 @@ test_exit_while_descending_then_target_rises(void **state)
 	advance_to(60000);
 	assert_int_equal(H.m.current, 2);
 	assert_int_equal(H.m.levels[0].failures_total, 0);
+}
+
+#define ONE_A	STACK_HDR "[level one]\n" \
+	"[process a]\nlevel = one\ncommand = /bin/a\n"
+
+/*
+ * stackctl restart of a process that the pending reload removes, while
+ * the reload still waits for another removed process (u) to stop: it is
+ * refused, as for a live one (p->retiring).  It used to start t, handed
+ * back at the commit for the daemon to kill.  Found by test_chaos.c.
+ */
+static void
+test_restart_of_a_process_the_reload_removes(void **state)
+{
+	int	t, u;
+
+	(void)state;
+	nretired = 0;
+	h_init(ONE_A "[process t]\nlevel = one\ncommand = /bin/t\n"
+	    "restart = temporary\n"
+	    "[process u]\nlevel = one\ncommand = /bin/u\n");
+	h_start(0);
+	t = P("t");
+	u = P("u");
+	H.on_signal[u] = SIG_MANUAL;		/* u takes its time to stop */
+	h_exit(t, EXITED(0));			/* temporary: stays down */
+	h_reload(ONE_A);			/* t and u removed */
+	assert_false(machine_reload_due(&H.m));	/* u is stopping */
+	assert_int_equal(machine_restart_proc(&H.m, t, H.now), -1);
+	drain();
+	assert_int_equal(count_spawns(t), 1);
+	h_exit(u, SIGTERM);
+	h_reload_commit();
+	assert_int_equal(nretired, 0);
+}
+
+/*
+ * The same with a move: t goes to level two, which is up.  A restarted
+ * old t would run in level one while the commit starts the new t in level
+ * two, until the daemon's retire() had killed the old one.
+ */
+static void
+test_restart_of_a_process_the_reload_moves(void **state)
+{
+	int	t, u;
+
+	(void)state;
+	nretired = 0;
+	h_init(ONE_A "[process t]\nlevel = one\ncommand = /bin/t\n"
+	    "restart = temporary\n"
+	    "[process u]\nlevel = one\ncommand = /bin/u\n"
+	    "[level two]\n[process c]\nlevel = two\ncommand = /bin/c\n");
+	h_start(0);
+	assert_int_equal(H.m.current, 2);
+	t = P("t");
+	u = P("u");
+	H.on_signal[u] = SIG_MANUAL;
+	h_exit(t, EXITED(0));
+	h_reload(ONE_A "[level two]\n[process c]\nlevel = two\n"
+	    "command = /bin/c\n"
+	    "[process t]\nlevel = two\ncommand = /bin/t\n"
+	    "restart = temporary\n");		/* t moved, u removed */
+	assert_int_equal(machine_restart_proc(&H.m, t, H.now), -1);
+	drain();
+	h_exit(u, SIGTERM);
+	h_reload_commit();
+	assert_int_equal(nretired, 0);
+	assert_true(H.pid[P("t")] != 0);	/* the new t, in level two */
 }
 
 /* A climb abandoned for a lower target is a descent, not a retry. */
@@ -4151,6 +4177,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_teardown(test_restart_held_while_descending,
 		    teardown),
+		cmocka_unit_test_teardown(
+		    test_restart_of_a_process_the_reload_removes, teardown),
+		cmocka_unit_test_teardown(
+		    test_restart_of_a_process_the_reload_moves, teardown),
 		cmocka_unit_test_teardown(
 		    test_held_restart_of_a_process_the_reload_moves, teardown),
 		cmocka_unit_test_teardown(
