@@ -254,7 +254,10 @@ control_restart(struct daemon *d, struct client *c, const char *name)
 	lvl = d->cfg->procs[i].level;
 	if (machine_restart_proc(&d->m, i, now_msec()) == -1) {
 		control_reply(d, c, "error %s", d->m.shutting_down ?
-		    "stackd is shutting down" : lvl >= machine_limit(&d->m) &&
+		    "stackd is shutting down" : d->m.procs[i].retiring ||
+		    reload_leaves(&d->m, i) ?
+		    "the pending reload removes or moves it" :
+		    lvl >= machine_limit(&d->m) &&
 		    d->m.levels[lvl].state == LEVEL_UP ?
 		    "level is being stopped (above the target)" :
 		    "level is not up");
