@@ -99,7 +99,7 @@ $(B)/test_intensity: $(B)/test_intensity.o $(B)/intensity.o
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka
 $(B)/deadline_scan.o: tests/unit/deadline_scan.c tests/unit/deadline_scan.h \
 	    src/*.h | $(B)
-	$(CC) $(WFLAGS) $(CFLAGS) -Isrc -c -o $@ $<
+	$(CC) $(WFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -c -o $@ $<
 $(B)/test_machine: $(B)/test_machine.o $(B)/deadline_scan.o \
 	    $(addprefix $(B)/,$(MACHINE:.c=.o) $(COMMON:.c=.o))
 	$(CC) $(WFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka

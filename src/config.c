@@ -128,10 +128,10 @@ config_cmp_name(const void *a, const void *b)
 }
 
 /*
- * Process names are looked up per process by parse (duplicates) and
- * reload (what changed): with thousands of processes a scan each time
- * made reading the file quadratic.  Equal names sort in file order, so
- * the first of them is the one a lookup finds.
+ * Process names are looked up per process by reload (what changed) and
+ * parse finds duplicates in the sorted order: with thousands of
+ * processes a scan per name made both quadratic.  Equal names sort in
+ * file order, so the first of them is the one a lookup finds.
  */
 int
 config_index_procs(struct stack_conf *conf)
@@ -158,14 +158,15 @@ int
 config_proc_index(const struct stack_conf *conf, const char *name)
 {
 	const struct conf_name	*v;
-	int			 lo, hi, mid;
+	int			 i, lo, hi, mid;
 
 	if (conf == NULL || name == NULL || conf->nprocs == 0)
 		return -1;
+	/* Not indexed (built other than by parse_file): still right. */
 	if ((v = conf->byname) == NULL) {
-		for (lo = 0; lo < conf->nprocs; lo++)
-			if (strcmp(conf->procs[lo].name, name) == 0)
-				return lo;
+		for (i = 0; i < conf->nprocs; i++)
+			if (strcmp(conf->procs[i].name, name) == 0)
+				return i;
 		return -1;
 	}
 	/* The first of equal names: the lowest index among them. */

@@ -117,8 +117,8 @@ struct stack_conf {
 	struct proc_conf *procs;	/* file order */
 	int		 nprocs;
 	struct conf_name *byname;	/* procs sorted by name, then index
-					 * (config_index_procs); NULL while
-					 * parsing */
+					 * (config_index_procs, at the end of
+					 * parse_file) */
 };
 
 struct conf_name {

@@ -245,24 +245,19 @@ control_broadcast(struct daemon *d, const char *line, size_t len)
 static void
 control_restart(struct daemon *d, struct client *c, const char *name)
 {
-	int	i, lvl;
+	const char	*why;
+	int		 i, lvl;
 
 	if ((i = config_proc_index(d->cfg, name)) < 0) {
 		control_reply(d, c, "error unknown process '%.64s'", name);
 		return;
 	}
 	lvl = d->cfg->procs[i].level;
-	if (machine_restart_proc(&d->m, i, now_msec()) == -1) {
-		control_reply(d, c, "error %s", d->m.shutting_down ?
-		    "stackd is shutting down" : d->m.procs[i].retiring ||
-		    reload_leaves(&d->m, i) ?
-		    "the pending reload removes or moves it" :
-		    lvl >= machine_limit(&d->m) &&
-		    d->m.levels[lvl].state == LEVEL_UP ?
-		    "level is being stopped (above the target)" :
-		    "level is not up");
+	if ((why = machine_restart_refused(&d->m, i)) != NULL) {
+		control_reply(d, c, "error %s", why);
 		return;
 	}
+	(void)machine_restart_proc(&d->m, i, now_msec());
 	control_reply(d, c, "ok restarting %s (level %s)", name,
 	    d->cfg->levels[lvl].name);
 	daemon_run(d);

@@ -300,16 +300,17 @@ machine_busy(const struct machine *m, int *level)
 
 /*
  * How many levels, from the bottom, are up and staying up: not a level
- * that failed or is being stopped, which `current` still counts until it
- * is down.  What `stackctl ready` and `wait` answer: no traffic during a
- * rewind.
+ * that failed, is being stopped or is about to be (at or above the limit:
+ * a lower target, a rewind, a reload's floor), which `current` still
+ * counts until it is down.  What `stackctl ready` and `wait` answer: no
+ * traffic during a rewind.
  */
 int
 machine_up_level(const struct machine *m)
 {
-	int	i;
+	int	i, limit = machine_limit(m);
 
-	for (i = 0; i < m->current; i++)
+	for (i = 0; i < m->current && i < limit; i++)
 		if (m->levels[i].state != LEVEL_UP || m->levels[i].failed)
 			break;
 	return i;
@@ -375,7 +376,8 @@ machine_step_once(struct machine *m, msec_t now)
 		goto out;
 	}
 	/* A reload waiting for what it stops: the next climb is the new
-	 * file's, once the commit has put it in force. */
+	 * file's, once the commit has put it in force; and one in force
+	 * climbs once its rollout is over (rollout.c). */
 	if (m->current < limit && now >= m->retry_at && m->retiring == 0 &&
 	    m->pending == NULL && m->rolling == 0)
 		climb_start(m, m->current, now);

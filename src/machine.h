@@ -42,7 +42,7 @@ enum proc_state {
 	PS_EXITED	/* exited on its own and not restarted */
 };
 /* Where a process is in a reload's rollout (rollout.c). */
-enum rollout {
+enum roll_state {
 	ROLL_NONE,
 	ROLL_STOP,	/* changed: to be stopped, once the levels above are */
 	ROLL_STOPPING,	/* ...stop signal sent */
@@ -119,7 +119,7 @@ struct proc_rt {
 					 * not counted as a restart */
 	bool		 retiring;	/* leaves its level at the pending
 					 * reload: stopped, never restarted */
-	enum rollout	 rollout;	/* a reload restarts or starts it */
+	enum roll_state	 rollout;	/* a reload restarts or starts it */
 	msec_t		 rollout_until;	/* ROLL_STARTING: the levels above
 					 * wait for it until then */
 	bool		 exited_once;
@@ -248,6 +248,7 @@ void	 machine_probe_done(struct machine *, int level, int proc, bool ok,
 	    uint64_t passed, msec_t duration, msec_t now);
 int	 machine_set_target(struct machine *, int target, msec_t now);
 int	 machine_restart_proc(struct machine *, int proc, msec_t now);
+const char *machine_restart_refused(const struct machine *, int proc);
 /* Reload (reload.c): begin with a validated configuration; when due,
  * commit it once every queued action has been carried out. */
 void	 machine_reload(struct machine *, const struct stack_conf *,

@@ -53,7 +53,9 @@ restart_spawn(struct machine *m, int i, msec_t now)
  * A strategy restart completes when its last stopping member is down --
  * unless the level is to go down (a lower target, a shutdown): then what
  * it would start is held, and machine_step makes it if the limit rises
- * again first.
+ * again first.  Held too, for good, is a process the pending reload
+ * takes out of its level; the commit makes the others.  Held one_for_one
+ * restarts wait here as well.
  */
 void
 restart_check_pending(struct machine *m, int lvl, msec_t now)
@@ -81,12 +83,16 @@ restart_by_strategy(struct machine *m, int i, msec_t now)
 	int			 j, lvl = cfg->procs[i].level;
 	enum strategy		 st = cfg->levels[lvl].strategy;
 
-	if (st == STRATEGY_ONE_FOR_ONE && lvl < machine_limit(m) &&
-	    !reload_leaves(m, i)) {
-		restart_spawn(m, i, now);
-		return;
-	}
 	if (st == STRATEGY_ONE_FOR_ONE) {
+		if (lvl < machine_limit(m) && !reload_leaves(m, i)) {
+			restart_spawn(m, i, now);
+			return;
+		}
+		/* Held, as restart_check_pending holds a strategy's. */
+		if (reload_leaves(m, i))
+			machine_log(m, LOG_INFO, "process %s: restart held, "
+			    "the pending reload removes or moves it",
+			    cfg->procs[i].name);
 		roster_state(m, i, PS_STOPPED);
 		m->procs[i].restart_pending = true;
 		return;
@@ -127,12 +133,13 @@ restart_up_exit(struct machine *m, int i, bool abnormal, msec_t now)
 		machine_status_changed(m);
 		return;
 	}
-	/* Its level is to go down (a lower target, the levels above still
-	 * stopping): nothing is counted, and the restart is held -- made if
-	 * the target rises again before the level is down. */
+	/* Its level is to go down (a lower target, a reload's floor, the
+	 * levels above still stopping): nothing is counted, and the restart
+	 * is held -- made if the limit rises again before the level is
+	 * down. */
 	if (pc->level >= machine_limit(m)) {
 		machine_log(m, LOG_INFO, "process %s: restart held, level %d "
-		    "is above the target", pc->name, pc->level + 1);
+		    "is on its way down", pc->name, pc->level + 1);
 		restart_by_strategy(m, i, now);
 		return;
 	}
@@ -194,8 +201,8 @@ restart_proc_exited(struct machine *m, int i, msec_t now)
 		    "climbing", pc->name, how);
 		return;
 	}
-	/* A level on its way down for good (shutdown, a rewind) restarts
-	 * nothing: it is stopped next anyway. */
+	/* A failed level, one being stopped, or a shutdown restarts
+	 * nothing: the level is stopped next anyway. */
 	if (l->state != LEVEL_UP || l->failed || m->shutting_down) {
 		roster_state(m, i, PS_EXITED);
 		if (l->state == LEVEL_STOPPING)
@@ -206,24 +213,45 @@ restart_proc_exited(struct machine *m, int i, msec_t now)
 }
 
 /*
+ * Why `stackctl restart` of process i is refused, or NULL.  Only in a
+ * level that is up and stays up: a climbing level is being started
+ * anyway, a down one or one on its way down must not be; and never a
+ * process the pending reload takes out of its level, whose successor
+ * would run beside it.
+ */
+const char *
+machine_restart_refused(const struct machine *m, int i)
+{
+	const struct proc_conf	*pc = &m->cfg->procs[i];
+	const struct level_rt	*l = &m->levels[pc->level];
+
+	if (m->shutting_down)
+		return "stackd is shutting down";
+	if (reload_leaves(m, i))
+		return "the pending reload removes or moves it";
+	if (l->state != LEVEL_UP || l->failed)
+		return "level is not up";
+	if (pc->level >= machine_limit(m))
+		return "level is on its way down";
+	return NULL;
+}
+
+/*
  * `stackctl restart PROCESS`: like OTP's terminate_child + restart_child,
  * only this process, whatever the strategy, and not counted towards the
  * level's intensity -- an operator's restart is not a crash.  It stops
  * the process the usual way (stop_signal, SIGKILL after stop_timeout) and
  * starts it once it is gone; a process that is not running (exited,
- * temporary, a finished oneshot) is started at once.  Only in an up
- * level: a climbing level is being started anyway, a down one must not be.
+ * temporary, a finished oneshot) is started at once.  -1 when refused
+ * (machine_restart_refused says why).
  */
 int
 machine_restart_proc(struct machine *m, int i, msec_t now)
 {
 	const struct proc_conf	*pc = &m->cfg->procs[i];
-	struct level_rt		*l = &m->levels[pc->level];
 	struct proc_rt		*p = &m->procs[i];
 
-	if (m->shutting_down || l->state != LEVEL_UP || l->failed ||
-	    p->retiring || reload_leaves(m, i) ||
-	    pc->level >= machine_limit(m))
+	if (machine_restart_refused(m, i) != NULL)
 		return -1;
 	machine_log(m, LOG_INFO, "restart of process %s requested", pc->name);
 	p->restart_asked = true;

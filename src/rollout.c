@@ -28,16 +28,30 @@ rollout_live(enum proc_state s)
 }
 
 static bool
-rollout_stopping(enum rollout r)
+rollout_stopping(enum roll_state r)
 {
 	return r == ROLL_STOP || r == ROLL_STOPPING;
 }
 
+static bool
+rollout_starting(enum roll_state r)
+{
+	return r == ROLL_START || r == ROLL_STARTING;
+}
+
+/* The wait for starts ends at the first of their deadlines. */
+static void
+rollout_wait_until(struct machine *m, msec_t t)
+{
+	if (t < m->rollout_at)
+		m->rollout_at = t;
+}
+
 /* Every change of a process's place in the rollout goes through here. */
 static void
-rollout_set(struct machine *m, int i, enum rollout r)
+rollout_set(struct machine *m, int i, enum roll_state r)
 {
-	enum rollout	was = m->procs[i].rollout;
+	enum roll_state	was = m->procs[i].rollout;
 
 	m->rolling += (r != ROLL_NONE) - (was != ROLL_NONE);
 	m->rollout_stops += rollout_stopping(r) - rollout_stopping(was);
@@ -70,7 +84,7 @@ rollout_forget(struct machine *m, int i)
 void
 rollout_recount(struct machine *m)
 {
-	enum rollout	r;
+	enum roll_state	r;
 	int		i;
 
 	m->rolling = m->rollout_stops = 0;
@@ -102,7 +116,7 @@ rollout_settle(struct machine *m)
 		else if (p->rollout == ROLL_STARTING &&
 		    p->state != PS_STARTING)
 			rollout_forget(m, i);
-		if ((p->rollout == ROLL_STOP || p->rollout == ROLL_STOPPING) &&
+		if (rollout_stopping(p->rollout) &&
 		    cfg->procs[i].level > top && cfg->procs[i].level < limit)
 			top = cfg->procs[i].level;
 	}
@@ -128,7 +142,11 @@ rollout_stop_level(struct machine *m, int lvl, msec_t now)
 			rollout_set(m, i, ROLL_STOPPING);
 			rewind_proc_stop(m, i, now);
 		} else if (p->rollout == ROLL_STOP)
-			rollout_set(m, i, ROLL_START);
+			/* Gone meanwhile: exited for good (temporary, or
+			 * transient after exit 0) stays so, as if it had
+			 * exited after the restart. */
+			rollout_set(m, i, p->state == PS_EXITED ? ROLL_NONE :
+			    ROLL_START);
 		if (p->rollout == ROLL_STOPPING)
 			going = true;
 	}
@@ -143,8 +161,7 @@ rollout_lowest(const struct machine *m)
 	int			 i, low = -1, limit = machine_limit(m);
 
 	for (i = 0; i < cfg->nprocs; i++)
-		if ((m->procs[i].rollout == ROLL_START ||
-		    m->procs[i].rollout == ROLL_STARTING) &&
+		if (rollout_starting(m->procs[i].rollout) &&
 		    cfg->procs[i].level < limit &&
 		    (low == -1 || cfg->procs[i].level < low))
 			low = cfg->procs[i].level;
@@ -170,15 +187,14 @@ rollout_start_level(struct machine *m, int lvl, msec_t now)
 		if (cfg->procs[i].level != lvl || p->rollout != ROLL_STARTING)
 			continue;
 		if (now < p->rollout_until) {
-			/* The wait's end, for rollout_deadline. */
-			if (p->rollout_until < m->rollout_at)
-				m->rollout_at = p->rollout_until;
+			rollout_wait_until(m, p->rollout_until);
 			going = true;
 			continue;
 		}
 		machine_log(m, LOG_WARNING, "reload: process %s not ready "
-		    "within ready_timeout (%lldms); starting the levels above",
-		    cfg->procs[i].name, (long long)cfg->levels[lvl].ready_timeout);
+		    "within ready_timeout (%lldms); the rollout goes on",
+		    cfg->procs[i].name,
+		    (long long)cfg->levels[lvl].ready_timeout);
 		rollout_forget(m, i);
 	}
 	/* Held while the level fails: its rewind drops them. */
@@ -193,8 +209,7 @@ rollout_start_level(struct machine *m, int lvl, msec_t now)
 		machine_spawn(m, i);
 		rollout_set(m, i, ROLL_STARTING);
 		p->rollout_until = now + cfg->levels[lvl].ready_timeout;
-		if (p->rollout_until < m->rollout_at)
-			m->rollout_at = p->rollout_until;
+		rollout_wait_until(m, p->rollout_until);
 		going = true;
 	}
 	if (going)

@@ -353,16 +353,16 @@ static const char *
 daemon_signame(int sig, char *buf, size_t len)
 {
 	const char	*name;
-	int		 n = sig - SIGRTMIN, m = SIGRTMAX - sig;
+	int		 above_min = sig - SIGRTMIN, below_max = SIGRTMAX - sig;
 
 	if ((name = sigabbrev_np(sig)) != NULL)
 		return name;
-	if (n == 0 || m == 0)
-		snprintf(buf, len, "%s", n == 0 ? "RTMIN" : "RTMAX");
-	else if (n <= (SIGRTMAX - SIGRTMIN) / 2)
-		snprintf(buf, len, "RTMIN+%d", n);
+	if (above_min == 0 || below_max == 0)
+		snprintf(buf, len, "%s", above_min == 0 ? "RTMIN" : "RTMAX");
+	else if (above_min <= (SIGRTMAX - SIGRTMIN) / 2)
+		snprintf(buf, len, "RTMIN+%d", above_min);
 	else
-		snprintf(buf, len, "RTMAX-%d", m);
+		snprintf(buf, len, "RTMAX-%d", below_max);
 	return buf;
 }
 

@@ -113,7 +113,7 @@ status_retry_due(const struct machine *m)
 /*
  * Until the next climb attempt.  While the failed level is still being
  * stopped its wait has not begun (it runs from when the level is down):
- * the whole wait, which the attempt is at least that far away.
+ * the whole wait, and the attempt is at least that far away.
  */
 static msec_t
 status_retry_in(const struct machine *m, msec_t now)

@@ -252,7 +252,7 @@ def test_restart_refused_in_a_level_on_its_way_down(stack):
     assert stack.ctl("target", "0").returncode == 0
     stack.wait_until(lambda: stack.p("c")["state"] == "stopping", msg="c stopping")
     r = stack.ctl("restart", "a")
-    assert r.returncode == 1 and "being stopped" in r.stderr, r
+    assert r.returncode == 1 and "level is on its way down" in r.stderr, r
     assert stack.p("a")["pid"] == a_pid and alive(a_pid)
     os.killpg(stack.pid("c"), signal.SIGKILL)
     stack.wait_level(0)

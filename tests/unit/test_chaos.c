@@ -28,10 +28,10 @@
  *   CHAOS_VERBOSE=1   the whole trace of every seed
  *
  * The harness follows test_machine.c's (act, drain, advance_to; the slow
- * scan of the next deadline is shared, deadline_scan.c).  Unlike it, every process's
- * behaviour is drawn at random, and a reload is committed whenever
- * machine_reload_due says so, between two batches of actions, as
- * stackd.c's daemon_run_queue does.
+ * scan of the next deadline is shared: deadline_scan.c).  Unlike it,
+ * every process's behaviour is drawn at random, and a reload is
+ * committed whenever machine_reload_due says so, between two batches of
+ * actions, as stackd.c's daemon_run_queue does.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,6 +57,7 @@
 #define EXITED(n)	((n) << 8)
 #define TRACE_KEEP	40	/* events printed on a failure */
 #define NAMELEN		24
+#define MODEL_TEXTMAX	16384	/* a model's stack.ini */
 
 /* --- deterministic randomness ------------------------------------------- */
 
@@ -177,9 +178,12 @@ static char		 fail_why[512];
 
 static void	dump_state(void);
 
+/* The file's words for config.h's enums, in their order. */
 static const char *const readies[] = {
 	"started", "notify", "fd:3", "probe", "exit"
 };
+_Static_assert(sizeof(readies) / sizeof(readies[0]) == READY_EXIT + 1,
+    "one word per enum proc_ready");
 
 /* An event of the case, kept for the report (printed at once if verbose). */
 static void __attribute__((format(printf, 1, 2)))
@@ -343,9 +347,13 @@ model_random(int tmpl)
 static const char *const strategies[] = {
 	"one_for_one", "one_for_all", "rest_for_one"
 };
+_Static_assert(sizeof(strategies) / sizeof(strategies[0]) ==
+    STRATEGY_REST_FOR_ONE + 1, "one word per enum strategy");
 static const char *const restarts[] = {
 	"permanent", "transient", "temporary"
 };
+_Static_assert(sizeof(restarts) / sizeof(restarts[0]) ==
+    RESTART_TEMPORARY + 1, "one word per enum proc_restart");
 
 static size_t
 model_text(char *buf, size_t len)
@@ -392,7 +400,8 @@ model_text(char *buf, size_t len)
 		if (p->ready == READY_PROBE)
 			OUT("probe = /bin/check-%s\n", p->name);
 		if (p->ready_delay > 0)
-			OUT("ready_delay = %lldms\n", (long long)p->ready_delay);
+			OUT("ready_delay = %lldms\n",
+			    (long long)p->ready_delay);
 	}
 #undef OUT
 	return n;
@@ -401,7 +410,7 @@ model_text(char *buf, size_t len)
 static struct stack_conf *
 model_parse(void)
 {
-	static char		 text[16384];
+	static char		 text[MODEL_TEXTMAX];
 	char			 path[64], err[PARSE_ERRMAX];
 	struct stack_conf	*conf;
 	size_t			 len;
@@ -729,9 +738,7 @@ h_commit(void)
 {
 	pid_t		 pid[MAXP] = { 0 }, oldpid[MAXP];
 	bool		 execd[MAXP] = { false }, dying[MAXP] = { false };
-	int		 map[MAXP], i, nold = H.cfg->nprocs;
-
-	int		 floor = H.m.hold;
+	int		 map[MAXP], i, nold = H.cfg->nprocs, floor = H.m.hold;
 
 	for (i = floor; i < H.cfg->nlevels; i++)
 		CHECK(!H.hooked_up[i], "reload commit: level %d is down "
@@ -913,8 +920,9 @@ check_invariants(void)
 			    proc_state_name(p->state), lvl + 1);
 		/* A permanent longrun of a level that is up and stays up
 		 * runs, or is about to be restarted. */
-		if (m->levels[lvl].state == LEVEL_UP && !m->levels[lvl].failed &&
-		    lvl < machine_limit(m) && !m->shutting_down &&
+		if (m->levels[lvl].state == LEVEL_UP &&
+		    !m->levels[lvl].failed && lvl < machine_limit(m) &&
+		    !m->shutting_down &&
 		    cfg->procs[i].type == PROC_LONGRUN &&
 		    cfg->procs[i].restart == RESTART_PERMANENT &&
 		    !beh_of(cfg->procs[i].name)->ever_other &&
@@ -1073,8 +1081,8 @@ choose_event(void)
 static void
 chaos_step(void)
 {
-	static const int st[] = { EXITED(0), EXITED(1), EXITED(1), SIGSEGV,
-	    SIGKILL, SIGTERM };
+	static const int exit_statuses[] = { EXITED(0), EXITED(1), EXITED(1),
+	    SIGSEGV, SIGKILL, SIGTERM };
 	int	i = -1, w, lvl, r;
 	msec_t	dt;
 
@@ -1082,8 +1090,9 @@ chaos_step(void)
 	case EV_EXIT:
 		if ((i = pick(is_running)) < 0)
 			break;
-		w = H.dying[i] ? (H.cfg->procs[i].stop_signal) :
-		    st[rn((int)(sizeof(st) / sizeof(st[0])))];
+		w = H.dying[i] ? H.cfg->procs[i].stop_signal :
+		    exit_statuses[rn((int)(sizeof(exit_statuses) /
+		    sizeof(exit_statuses[0])))];
 		trace("exit %s status 0x%x", pname(i), w);
 		h_die(i, w);
 		goto done;
@@ -1340,7 +1349,7 @@ run_case(uint64_t seed, int steps, bool verbose)
 	model_random(rn(3));
 	H.cfg = model_parse();
 	if (verbose) {
-		static char	text[16384];
+		static char	text[MODEL_TEXTMAX];
 
 		model_text(text, sizeof(text));
 		fprintf(stderr, "%s", text);
@@ -1405,7 +1414,8 @@ test_chaos(void **state)
 		return;
 	}
 	for (s = 1; s <= nseeds; s++) {
-		if (run_case((uint64_t)s, steps, getenv("CHAOS_VERBOSE")))
+		if (run_case((uint64_t)s, steps,
+		    env_long("CHAOS_VERBOSE", 0) != 0))
 			continue;
 		if (nfail++ < 20)
 			snprintf(failed + strlen(failed), sizeof(failed) -

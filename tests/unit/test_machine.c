@@ -208,7 +208,7 @@ static void
 check_rollout(void)
 {
 	const struct level_rt	*l;
-	enum rollout		 r;
+	enum roll_state		 r;
 	int			 i, nr = 0, ns = 0;
 
 	for (i = 0; i < H.m.cfg->nprocs; i++) {
@@ -2389,6 +2389,66 @@ test_restart_of_a_process_the_reload_moves(void **state)
 	assert_true(H.pid[P("t")] != 0);	/* the new t, in level two */
 }
 
+/*
+ * A changed temporary process that exits on its own before the rollout
+ * reaches its level stays exited, as it would after its restart.  (Found
+ * by review: the rollout started it again.)
+ */
+static void
+test_rollout_leaves_an_exited_temporary_alone(void **state)
+{
+	int	a, b;
+	size_t	mark;
+
+	(void)state;
+	nretired = 0;
+	h_init(STACK_HDR "[level one]\n[process a]\nlevel = one\n"
+	    "command = /bin/a\nrestart = temporary\n"
+	    "[level two]\n[process b]\nlevel = two\ncommand = /bin/b\n");
+	a = P("a"); b = P("b");
+	H.on_signal[b] = SIG_MANUAL;
+	h_start(0);
+	mark = H.nlog;
+	h_reload(STACK_HDR "[level one]\n[process a]\nlevel = one\n"
+	    "command = /bin/a --v2\nrestart = temporary\n"
+	    "[level two]\n[process b]\nlevel = two\n"
+	    "command = /bin/b --v2\n");
+	h_reload_commit();
+	h_exit(a, EXITED(0));
+	h_exit(b, SIGTERM);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, a), 0);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, b), 1);
+	assert_int_equal(H.m.procs[a].state, PS_EXITED);
+	assert_int_equal(H.m.rolling, 0);
+}
+
+/*
+ * `ready` and `restart` agree: a level above the limit (the target was
+ * lowered, the levels above it still stop) no longer counts as up.
+ */
+static void
+test_up_level_stops_at_the_limit(void **state)
+{
+	(void)state;
+	h_init(STACK_HDR "[level one]\n[process a]\nlevel = one\n"
+	    "command = /bin/a\n[level two]\n[process b]\nlevel = two\n"
+	    "command = /bin/b\n[level three]\n[process c]\nlevel = three\n"
+	    "command = /bin/c\n");
+	H.on_signal[P("c")] = SIG_MANUAL;
+	h_start(0);
+	assert_int_equal(machine_up_level(&H.m), 3);
+	assert_int_equal(machine_set_target(&H.m, 1, H.now), 0);
+	drain();
+	assert_int_equal(H.m.current, 3);
+	assert_int_equal(machine_up_level(&H.m), 1);
+	assert_int_equal(machine_restart_proc(&H.m, P("b"), H.now), -1);
+	h_exit(P("c"), SIGTERM);
+	assert_int_equal(H.m.current, 1);
+	assert_int_equal(machine_set_target(&H.m, 3, H.now), 0);
+	drain();
+	assert_int_equal(machine_up_level(&H.m), 3);
+}
+
 /* A climb abandoned for a lower target is a descent, not a retry. */
 static void
 test_abandoned_climb_is_descending(void **state)
@@ -4176,6 +4236,10 @@ main(void)
 		cmocka_unit_test_teardown(test_reload_rollout_and_a_lower_target,
 		    teardown),
 		cmocka_unit_test_teardown(test_restart_held_while_descending,
+		    teardown),
+		cmocka_unit_test_teardown(
+		    test_rollout_leaves_an_exited_temporary_alone, teardown),
+		cmocka_unit_test_teardown(test_up_level_stops_at_the_limit,
 		    teardown),
 		cmocka_unit_test_teardown(
 		    test_restart_of_a_process_the_reload_removes, teardown),
