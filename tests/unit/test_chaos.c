@@ -853,28 +853,21 @@ check_not_wedged(void)
 	    m->target);
 }
 
+/* Levels: below current up (or stopping), above it down; one busy. */
 static void
-check_invariants(void)
+check_levels(void)
 {
 	const struct machine	*m = &H.m;
 	const struct stack_conf	*cfg = m->cfg;
-	const struct proc_rt	*p;
-	int			 i, lvl, rolling = 0, stops = 0, busy = 0;
-	int			 retiring = 0;
-	msec_t			 d;
+	enum level_state	 s;
+	int			 i, busy = 0;
 
-	check_roster();
-	/* Drained at now: no tick due that was not taken. */
-	d = machine_next_deadline(m);
-	CHECK(d == MSEC_NEVER || d > H.now, "a tick due at %lld was not "
-	    "taken", (long long)d);
 	CHECK(m->current >= 0 && m->current <= cfg->nlevels,
 	    "current %d of %d levels", m->current, cfg->nlevels);
 	CHECK(m->target >= 0 && m->target <= cfg->nlevels,
 	    "target %d of %d levels", m->target, cfg->nlevels);
 	for (i = 0; i < cfg->nlevels; i++) {
-		enum level_state s = m->levels[i].state;
-
+		s = m->levels[i].state;
 		busy += s == LEVEL_CLIMBING || s == LEVEL_STOPPING;
 		if (i < m->current)
 			CHECK(s == LEVEL_UP || s == LEVEL_STOPPING,
@@ -887,56 +880,76 @@ check_invariants(void)
 			CHECK(s == LEVEL_DOWN, "level %d is %s, above "
 			    "current %d + 1", i + 1, level_state_name(s),
 			    m->current);
-	}
-	CHECK(busy <= 1, "%d levels climbing or stopping at once", busy);
-	/* The step has run: nothing above the limit is climbing, and an
-	 * idle stack is not above it. */
-	if (busy == 0)
-		CHECK(m->current <= machine_limit(m), "idle at level %d, "
-		    "above the limit %d", m->current, machine_limit(m));
-	for (i = 0; i < cfg->nlevels; i++)
-		if (m->levels[i].state == LEVEL_CLIMBING)
+		if (s == LEVEL_CLIMBING)
 			CHECK(i == m->current && i < machine_limit(m),
 			    "level %d climbs; current %d, limit %d", i + 1,
 			    m->current, machine_limit(m));
-	for (i = 0; i < cfg->nprocs; i++) {
+	}
+	CHECK(busy <= 1, "%d levels climbing or stopping at once", busy);
+	/* The step has run: an idle stack is not above the limit. */
+	if (busy == 0)
+		CHECK(m->current <= machine_limit(m), "idle at level %d, "
+		    "above the limit %d", m->current, machine_limit(m));
+}
+
+/* Does permanent longrun i of an up level that stays up have to run? */
+static bool
+must_run(int i)
+{
+	const struct machine	*m = &H.m;
+	const struct proc_conf	*pc = &m->cfg->procs[i];
+	const struct level_rt	*l = &m->levels[pc->level];
+
+	return l->state == LEVEL_UP && !l->failed &&
+	    pc->level < machine_limit(m) && !m->shutting_down &&
+	    pc->type == PROC_LONGRUN && pc->restart == RESTART_PERMANENT &&
+	    !beh_of(pc->name)->ever_other && !m->procs[i].retiring &&
+	    !reload_leaves(m, i);
+}
+
+/* Process i against its level, and against the harness. */
+static void
+check_proc(int i)
+{
+	const struct machine	*m = &H.m;
+	const struct proc_rt	*p = &m->procs[i];
+	const char		*name = m->cfg->procs[i].name;
+	int			 lvl = m->cfg->procs[i].level;
+
+	if (m->levels[lvl].state == LEVEL_DOWN)
+		CHECK(!live_state(p->state) && !p->restart_pending &&
+		    p->rollout == ROLL_NONE, "%s of down level %d: %s, "
+		    "restart_pending %d, rollout %d", name, lvl + 1,
+		    proc_state_name(p->state), p->restart_pending, p->rollout);
+	/* A level being stopped has nothing left starting or running. */
+	if (m->levels[lvl].state == LEVEL_STOPPING)
+		CHECK(p->state != PS_STARTING && p->state != PS_RUNNING,
+		    "%s is %s in stopping level %d", name,
+		    proc_state_name(p->state), lvl + 1);
+	/* ...and one that stays up runs it, or is about to restart it. */
+	if (must_run(i))
+		CHECK(live_state(p->state) || p->restart_pending ||
+		    p->rollout != ROLL_NONE, "permanent %s is %s in up "
+		    "level %d, nothing to restart it", name,
+		    proc_state_name(p->state), lvl + 1);
+	CHECK(live_state(p->state) == (H.pid[i] != 0) && p->pid == H.pid[i],
+	    "%s is %s with pid %d, the harness has pid %d", name,
+	    proc_state_name(p->state), p->pid, H.pid[i]);
+}
+
+/* The machine's counters agree with its processes. */
+static void
+check_counters(void)
+{
+	const struct machine	*m = &H.m;
+	const struct proc_rt	*p;
+	int			 i, rolling = 0, stops = 0, retiring = 0;
+
+	for (i = 0; i < m->cfg->nprocs; i++) {
 		p = &m->procs[i];
-		lvl = cfg->procs[i].level;
 		rolling += p->rollout != ROLL_NONE;
 		stops += p->rollout == ROLL_STOP || p->rollout == ROLL_STOPPING;
 		retiring += p->retiring && live_state(p->state);
-		if (m->levels[lvl].state == LEVEL_DOWN)
-			CHECK(!live_state(p->state) && !p->restart_pending &&
-			    p->rollout == ROLL_NONE, "%s of down level %d: "
-			    "%s, restart_pending %d, rollout %d",
-			    cfg->procs[i].name, lvl + 1,
-			    proc_state_name(p->state), p->restart_pending,
-			    p->rollout);
-		/* A level being stopped has nothing left starting or
-		 * running. */
-		if (m->levels[lvl].state == LEVEL_STOPPING)
-			CHECK(p->state != PS_STARTING && p->state != PS_RUNNING,
-			    "%s is %s in stopping level %d", cfg->procs[i].name,
-			    proc_state_name(p->state), lvl + 1);
-		/* A permanent longrun of a level that is up and stays up
-		 * runs, or is about to be restarted. */
-		if (m->levels[lvl].state == LEVEL_UP &&
-		    !m->levels[lvl].failed && lvl < machine_limit(m) &&
-		    !m->shutting_down &&
-		    cfg->procs[i].type == PROC_LONGRUN &&
-		    cfg->procs[i].restart == RESTART_PERMANENT &&
-		    !beh_of(cfg->procs[i].name)->ever_other &&
-		    !p->retiring && !reload_leaves(m, i))
-			CHECK(live_state(p->state) || p->restart_pending ||
-			    p->rollout != ROLL_NONE, "permanent %s is %s in up "
-			    "level %d, nothing to restart it",
-			    cfg->procs[i].name, proc_state_name(p->state),
-			    lvl + 1);
-		/* The harness and the machine agree on what runs. */
-		CHECK(live_state(p->state) == (H.pid[i] != 0) &&
-		    p->pid == H.pid[i], "%s is %s with pid %d, the harness "
-		    "has pid %d", cfg->procs[i].name,
-		    proc_state_name(p->state), p->pid, H.pid[i]);
 	}
 	CHECK(m->rolling == rolling, "rolling %d, %d processes in the rollout",
 	    m->rolling, rolling);
@@ -945,6 +958,23 @@ check_invariants(void)
 	CHECK(m->retiring == retiring, "retiring %d, %d live retiring",
 	    m->retiring, retiring);
 	CHECK(m->pending == H.pending, "the machine's pending file");
+}
+
+static void
+check_invariants(void)
+{
+	msec_t	d;
+	int	i;
+
+	check_roster();
+	/* Drained at now: no tick due that was not taken. */
+	d = machine_next_deadline(&H.m);
+	CHECK(d == MSEC_NEVER || d > H.now, "a tick due at %lld was not "
+	    "taken", (long long)d);
+	check_levels();
+	for (i = 0; i < H.m.cfg->nprocs; i++)
+		check_proc(i);
+	check_counters();
 	check_not_wedged();
 }
 
