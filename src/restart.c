@@ -20,6 +20,18 @@
 
 #include "machine.h"
 
+/*
+ * Is process i, stopped, not to be started again for now?  When a
+ * pending reload takes it out of its level, or an earlier one already
+ * did (retiring: a superseding reload that puts it back still starts it
+ * anew at the commit): its successor would run beside it.
+ */
+static bool
+restart_blocked(const struct machine *m, int i)
+{
+	return m->procs[i].retiring || reload_leaves(m, i);
+}
+
 static const char *
 strategy_name(enum strategy s)
 {
@@ -72,7 +84,7 @@ restart_check_pending(struct machine *m, int lvl, msec_t now)
 			return;
 	for (i = 0; i < cfg->nprocs; i++)
 		if (cfg->procs[i].level == lvl && m->procs[i].restart_pending &&
-		    !reload_leaves(m, i))
+		    !restart_blocked(m, i))
 			restart_spawn(m, i, now);
 }
 
@@ -84,12 +96,12 @@ restart_by_strategy(struct machine *m, int i, msec_t now)
 	enum strategy		 st = cfg->levels[lvl].strategy;
 
 	if (st == STRATEGY_ONE_FOR_ONE) {
-		if (lvl < machine_limit(m) && !reload_leaves(m, i)) {
+		if (lvl < machine_limit(m) && !restart_blocked(m, i)) {
 			restart_spawn(m, i, now);
 			return;
 		}
 		/* Held, as restart_check_pending holds a strategy's. */
-		if (reload_leaves(m, i))
+		if (restart_blocked(m, i))
 			machine_log(m, LOG_INFO, "process %s: restart held, "
 			    "the pending reload removes or moves it",
 			    cfg->procs[i].name);
@@ -227,6 +239,8 @@ machine_restart_refused(const struct machine *m, int i)
 
 	if (m->shutting_down)
 		return "stackd is shutting down";
+	if (m->procs[i].retiring)
+		return "it is being stopped for a reload";
 	if (reload_leaves(m, i))
 		return "the pending reload removes or moves it";
 	if (l->state != LEVEL_UP || l->failed)

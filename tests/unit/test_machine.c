@@ -2449,6 +2449,46 @@ test_up_level_stops_at_the_limit(void **state)
 	assert_int_equal(machine_up_level(&H.m), 3);
 }
 
+/*
+ * A reload moves p away (retiring it: it is being stopped), a second one
+ * puts it back before the first is in force.  p is still the retiring one
+ * until the commit starts it anew: stackctl restart must not start it
+ * meanwhile.  (Found by test_chaos, seed 3178: the restarted old p ran
+ * beside the new one, its pid handed back at the commit.)
+ */
+static void
+test_restart_of_a_process_a_superseded_reload_moved(void **state)
+{
+	int	p;
+	size_t	mark;
+
+	(void)state;
+	nretired = 0;
+	h_init(STACK_HDR "[level one]\n[process p]\nlevel = one\n"
+	    "command = /bin/p\n[level two]\n[process q]\nlevel = two\n"
+	    "command = /bin/q\n");
+	p = P("p");
+	H.on_signal[p] = SIG_MANUAL;
+	h_start(0);
+	h_reload(STACK_HDR "[level one]\n[level two]\n[process p]\n"
+	    "level = two\ncommand = /bin/p\n[process q]\nlevel = two\n"
+	    "command = /bin/q\n");
+	assert_true(H.m.procs[p].retiring);
+	h_reload(STACK_HDR "[level one]\n[process p]\nlevel = one\n"
+	    "command = /bin/p\n[level two]\n[process q]\nlevel = two\n"
+	    "command = /bin/q\n");
+	assert_int_equal(machine_restart_proc(&H.m, p, H.now), -1);
+	drain();
+	mark = H.nlog;
+	h_exit(p, SIGTERM);
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, p), 0);
+	h_reload_commit();
+	assert_int_equal(nretired, 0);
+	/* the commit starts p anew, once */
+	assert_int_equal(count_since(mark, ACT_SPAWN, ANY, P("p")), 1);
+	assert_int_equal(H.m.procs[P("p")].state, PS_RUNNING);
+}
+
 /* A climb abandoned for a lower target is a descent, not a retry. */
 static void
 test_abandoned_climb_is_descending(void **state)
@@ -4245,6 +4285,9 @@ main(void)
 		    test_restart_of_a_process_the_reload_removes, teardown),
 		cmocka_unit_test_teardown(
 		    test_restart_of_a_process_the_reload_moves, teardown),
+		cmocka_unit_test_teardown(
+		    test_restart_of_a_process_a_superseded_reload_moved,
+		    teardown),
 		cmocka_unit_test_teardown(
 		    test_held_restart_of_a_process_the_reload_moves, teardown),
 		cmocka_unit_test_teardown(
