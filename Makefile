@@ -66,7 +66,7 @@ UNIT_BIN = $(addprefix $(B)/,$(UNIT))
 VERSION	= 0.1.0
 
 .PHONY: all deps check-deps run check unit bb cppcheck fuzz fuzz-build bench \
-	install deb clean soak soak-report valgrind
+	install deb clean soak soak-report valgrind chaos
 
 all: $(B)/stackd $(B)/stackctl
 
@@ -134,6 +134,14 @@ check: check-deps
 	@$(MAKE) --no-print-directory bench BENCH_QUICK=1 >build-bench.log 2>&1 || \
 	    { tail -40 build-bench.log; exit 1; }
 	STACKD_BUILDS="$(B) build-asan" $(PYTHON) -m pytest -q -p no:cacheprovider tests/bb
+
+# The state machine under random events (tests/unit/test_chaos.c) for
+# many more seeds than the 200 of `make check`: rare interleavings of
+# reloads, restarts and target changes need tens of thousands (a few
+# minutes).  CHAOS_SEED=N replays one seed with its whole trace.
+CHAOS_SEEDS ?= 20000
+chaos: check-deps $(B)/test_chaos
+	CHAOS_SEEDS=$(CHAOS_SEEDS) ./$(B)/test_chaos
 
 # The chaos soak (tests/soak/soak.py; its header says what it injects and
 # checks) against $(B)/stackd only: under ASan, RSS never returns to a
