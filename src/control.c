@@ -145,12 +145,12 @@ control_level(struct daemon *d, struct client *c, const char *arg)
 static void
 control_wait(struct daemon *d, struct client *c, const char *arg)
 {
-	int	lvl;
+	int	lvl, up = machine_up_level(&d->m);
 
 	if ((lvl = control_level(d, c, arg)) < 0)
 		return;
-	if (machine_up_level(&d->m) >= lvl) {
-		control_reply(d, c, "ok level %d", machine_up_level(&d->m));
+	if (up >= lvl) {
+		control_reply(d, c, "ok level %d", up);
 		return;
 	}
 	if (d->m.shutting_down) {
@@ -314,17 +314,16 @@ control_target(struct daemon *d, struct client *c, const char *arg)
 static void
 control_ready(struct daemon *d, struct client *c, const struct request *rq)
 {
-	int	lvl;
+	int	lvl, up = machine_up_level(&d->m);
 
 	lvl = rq->argc == 1 ? control_level(d, c, rq->argv[0]) :
 	    d->cfg->ready_level;
 	if (lvl < 0)
 		return;
-	if (machine_up_level(&d->m) >= lvl)
-		control_reply(d, c, "ok level %d", machine_up_level(&d->m));
+	if (up >= lvl)
+		control_reply(d, c, "ok level %d", up);
 	else
-		control_reply(d, c, "error at level %d, below %d",
-		    machine_up_level(&d->m), lvl);
+		control_reply(d, c, "error at level %d, below %d", up, lvl);
 }
 
 static void
@@ -738,14 +737,14 @@ void
 control_changed(struct daemon *d)
 {
 	struct client	*c, *next;
+	int		 up = machine_up_level(&d->m);
 
 	for (c = clients; c != NULL; c = next) {
 		next = c->next;
 		if (c->wait_level < 0)
 			continue;
-		if (machine_up_level(&d->m) >= c->wait_level)
-			control_reply(d, c, "ok level %d",
-			    machine_up_level(&d->m));
+		if (up >= c->wait_level)
+			control_reply(d, c, "ok level %d", up);
 		else if (d->m.shutting_down)
 			control_reply(d, c, "error stackd is shutting down");
 	}

@@ -316,6 +316,8 @@ void	 roster_free(struct roster *);
 void	 roster_pid(struct machine *, int proc, pid_t);
 void	 roster_state(struct machine *, int proc, enum proc_state);
 int	 roster_find(const struct machine *, pid_t);
+/* Starting, running or stopping: a process that has (or gets) a pid. */
+bool	 roster_live(enum proc_state);
 bool	 roster_check(const struct machine *);
 
 bool	 reload_leaves(const struct machine *, int proc);

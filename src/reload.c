@@ -93,8 +93,7 @@ reload_retire(struct machine *m, int k, bool removed, msec_t now)
 {
 	struct proc_rt	*p = &m->procs[k];
 
-	if (p->retiring || (p->state != PS_STARTING &&
-	    p->state != PS_RUNNING && p->state != PS_STOPPING))
+	if (p->retiring || !roster_live(p->state))
 		return;
 	p->retiring = true;
 	p->restart_pending = false;
@@ -407,9 +406,9 @@ machine_reload_commit(struct machine *m, int *map, pid_t *oldpid,
 	}
 	free(todo);
 	/* Restarts held for the reload (reload_leaves) or for a lower
-	 * target are made now if their level is up and stays. */
-	for (i = 0; i < n->nlevels; i++)
-		restart_check_pending(m, i, now);
+	 * target are made by the step below if their level is up and
+	 * stays: every level counts as risen (machine_resume_restarts). */
+	m->seen_limit = 0;
 	machine_status_changed(m);
 	machine_step(m, now);
 	return 0;

@@ -94,14 +94,16 @@ restart_by_strategy(struct machine *m, int i, msec_t now)
 	const struct stack_conf	*cfg = m->cfg;
 	int			 j, lvl = cfg->procs[i].level;
 	enum strategy		 st = cfg->levels[lvl].strategy;
+	bool			 blocked;
 
 	if (st == STRATEGY_ONE_FOR_ONE) {
-		if (lvl < machine_limit(m) && !restart_blocked(m, i)) {
+		blocked = restart_blocked(m, i);
+		if (lvl < machine_limit(m) && !blocked) {
 			restart_spawn(m, i, now);
 			return;
 		}
 		/* Held, as restart_check_pending holds a strategy's. */
-		if (restart_blocked(m, i))
+		if (blocked)
 			machine_log(m, LOG_INFO, "process %s: restart held, "
 			    "the pending reload removes or moves it",
 			    cfg->procs[i].name);

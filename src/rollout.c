@@ -22,12 +22,6 @@
 #include "machine.h"
 
 static bool
-rollout_live(enum proc_state s)
-{
-	return s == PS_STARTING || s == PS_RUNNING || s == PS_STOPPING;
-}
-
-static bool
 rollout_stopping(enum roll_state r)
 {
 	return r == ROLL_STOP || r == ROLL_STOPPING;
@@ -111,7 +105,7 @@ rollout_settle(struct machine *m)
 
 	for (i = 0; i < cfg->nprocs; i++) {
 		p = &m->procs[i];
-		if (p->rollout == ROLL_STOPPING && !rollout_live(p->state))
+		if (p->rollout == ROLL_STOPPING && !roster_live(p->state))
 			rollout_set(m, i, ROLL_START);
 		else if (p->rollout == ROLL_STARTING &&
 		    p->state != PS_STARTING)
@@ -136,7 +130,7 @@ rollout_stop_level(struct machine *m, int lvl, msec_t now)
 		p = &m->procs[i];
 		if (cfg->procs[i].level != lvl)
 			continue;
-		if (p->rollout == ROLL_STOP && rollout_live(p->state)) {
+		if (p->rollout == ROLL_STOP && roster_live(p->state)) {
 			machine_log(m, LOG_INFO, "reload: stopping changed "
 			    "process %s", cfg->procs[i].name);
 			rollout_set(m, i, ROLL_STOPPING);

@@ -28,7 +28,7 @@ roster_timed(enum proc_state s)
 	return s == PS_STARTING || s == PS_STOPPING;
 }
 
-static bool
+bool
 roster_live(enum proc_state s)
 {
 	return s == PS_STARTING || s == PS_RUNNING || s == PS_STOPPING;
