@@ -5,7 +5,8 @@
  * go (relay_proc_open): stackd's own stdout and stderr, directly or as
  * "name | line"; a journal stream of its own for each (stdout at info,
  * stderr at warning priority); a file that stackd holds open and reopens
- * at every reload, so that logrotate can move it away; or /dev/null.
+ * at every reload and on SIGUSR2, so that logrotate can move it away; or
+ * /dev/null.
  * Probes and hooks always write into stackd's log (relay_log_open).
  *
  * A relay reads one pipe and passes on whole lines to a sink (stdout,
@@ -938,7 +939,7 @@ relay_proc_spawned(struct relay_out *o, pid_t pid)
 		relay_set_pid(o->r[i], pid);
 }
 
-/* Reload: files are opened again by name, for logrotate. */
+/* Reload or SIGUSR2: files are opened again by name, for logrotate. */
 void
 relay_reopen(struct daemon *d)
 {

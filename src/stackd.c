@@ -397,6 +397,19 @@ daemon_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)reconfigure(daemon_self, err, sizeof(err));
 }
 
+/*
+ * Log files only, the stack file untouched: logrotate's postrotate runs
+ * whenever it runs, and a SIGHUP then would also apply whatever edit of
+ * stack.ini an operator has saved and not yet meant to apply.  The signal
+ * is supervisord's for the same job.
+ */
+static void
+daemon_sigusr2(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_msg(LOG_INFO, "received SIGUSR2: reopening log files");
+	relay_reopen(daemon_self);
+}
+
 static void
 daemon_sigchld(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -454,9 +467,9 @@ static const struct {
 	/* How lxc-stop and sysvinit's powerfail ask an init to halt. */
 	{ SIGPWR,	daemon_sigterm },
 	{ SIGHUP,	daemon_sighup },
+	{ SIGUSR2,	daemon_sigusr2 },
 	/* No meaning for stackd: said so, instead of dying of them. */
 	{ SIGUSR1,	daemon_sigignore },
-	{ SIGUSR2,	daemon_sigignore },
 	{ SIGALRM,	daemon_sigignore },
 	{ SIGVTALRM,	daemon_sigignore },
 	{ SIGPROF,	daemon_sigignore },

@@ -331,7 +331,7 @@ def test_sigquit_and_sigpwr_stop_in_order_others_are_ignored(stack, stop):
     rt = {signal.SIGRTMIN: "SIGRTMIN", signal.SIGRTMIN + 1: "SIGRTMIN+1",
           signal.SIGRTMIN + 5: "SIGRTMIN+5", signal.SIGRTMAX - 1: "SIGRTMAX-1",
           signal.SIGRTMAX: "SIGRTMAX"}                  # as kill -l names them
-    for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGVTALRM,
+    for sig in (signal.SIGUSR1, signal.SIGALRM, signal.SIGVTALRM,
                 signal.SIGPROF, signal.SIGIO, signal.SIGSTKFLT, *rt):
         name = rt.get(sig) or ("SIGPOLL" if sig == signal.SIGIO
                                else signal.Signals(sig).name)   # glibc's name

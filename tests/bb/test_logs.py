@@ -398,6 +398,30 @@ def test_log_file_reopened_on_reload(stack):
     assert stack.pid("p") == pid, "the process keeps running"
 
 
+def test_log_file_reopened_on_sigusr2_without_a_reload(stack):
+    # logrotate's postrotate runs at night; an edit of stack.ini saved
+    # meanwhile (here: a new process) must wait for the operator's reload.
+    f = stack.path("p.log")
+    body = level("one") + proc(
+        "p", "one", "sh -c 'i=0; while :; do i=$((i+1)); echo n$i; sleep 0.05; done'",
+        log="file:%s" % f)
+    stack.write(body)
+    stack.start()
+    st = stack.wait_level(1)
+    pid = stack.pid("p", st)
+    stack.wait_until(lambda: "n3\n" in (stack.read("p.log") or ""), msg="lines in the file")
+    stack.write(body + proc("q", "one", "sleep 300"))
+    os.rename(f, f + ".1")
+    stack.send(signal.SIGUSR2)
+    stack.wait_until(lambda: len(stack.lines("p.log")) >= 3, msg="lines in the new file")
+    nums = [int(l[1:]) for l in stack.lines("p.log.1") + stack.lines("p.log")]
+    assert nums == list(range(1, len(nums) + 1)), "a line lost or repeated across the rotation"
+    st = stack.status()
+    assert [p["name"] for p in st["processes"]] == ["p"], "the edited file was applied"
+    assert stack.pid("p", st) == pid, "the process keeps running"
+    assert "reloading" not in stack.log()
+
+
 class JournalStdout:
     """A stream socket standing in for journald's /run/systemd/journal/stdout:
     records, per connection, the header sd_journal_stream_fd() sends and the
