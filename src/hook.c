@@ -148,7 +148,7 @@ hook_reaped(struct daemon *d, pid_t pid, int status)
 			exit_text(status, how, sizeof(how));
 			log_msg(LOG_WARNING, "%s failed: %s", h->what, how);
 		}
-		spawn_signal(pid, SIGKILL);
+		spawn_signal_group(pid, SIGKILL);
 		hook_free(d, h);
 		return true;
 	}

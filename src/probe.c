@@ -184,7 +184,7 @@ probe_reaped(struct daemon *d, pid_t pid, int status)
 			if (r->pids[i] != pid)
 				continue;
 			/* Leave nothing of a finished probe behind. */
-			spawn_signal(pid, SIGKILL);
+			spawn_signal_group(pid, SIGKILL);
 			r->pids[i] = 0;
 			if (status != 0)
 				r->failed = true;

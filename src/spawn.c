@@ -214,6 +214,18 @@ spawn_signal(pid_t pid, int sig)
 	return -1;
 }
 
+/*
+ * What a reaped child left in its group.  Only the group: with the child
+ * reaped, its pid is free for the kernel to hand out again, while a
+ * group's id stays taken as long as one member is left in it.
+ */
+void
+spawn_signal_group(pid_t pid, int sig)
+{
+	if (pid > 0 && kill(-pid, sig) == -1 && errno != ESRCH)
+		log_errno("spawn_signal_group: kill -%d -%ld", sig, (long)pid);
+}
+
 /* What the child reports when it cannot exec: the step, errno, and the
  * value or the name the log line needs.  Under PIPE_BUF: one atomic
  * write. */

@@ -65,5 +65,7 @@ void	 spawn_signal_default(int sig);
 void	 spawn_raise_nofile(void);
 /* Signal a child's whole process group; never pid <= 0. */
 int	 spawn_signal(pid_t, int sig);
+/* After the reap: the group only, never the freed pid. */
+void	 spawn_signal_group(pid_t, int sig);
 
 #endif
