@@ -23,9 +23,11 @@
  * nothing else would report.  (A child's exit signal cannot be made a
  * queued realtime one: exec resets it to SIGCHLD.)
  *
- * At shutdown stackd does not exit while any descendant lives: the
- * children it still has (orphans it never started) are found in /proc and
- * get SIGTERM, then SIGKILL after the stack's stop_timeout.
+ * At shutdown stackd does not exit while any descendant lives: what is
+ * left once the stack is down (orphans it never started, and their
+ * children) is found in /proc -- only when /proc is this PID namespace's
+ * -- and all of it gets SIGTERM at once, then SIGKILL after the stack's
+ * stop_timeout.
  *
  * Group remnants.  A supervised process leads its own process group; when
  * it exits, whatever it left in the group (the worker of a wrapper script)
@@ -561,35 +563,138 @@ reap_termed_before(pid_t pid, unsigned long long start)
 	return false;
 }
 
+/* A process as /proc showed it, for the walk down from stackd. */
+struct proc_seen {
+	pid_t			 pid;
+	pid_t			 ppid;
+	unsigned long long	 start;
+	signed char		 ours;	/* a descendant: 1, not: 0, -1 */
+};
+
+static int
+proc_seen_cmp(const void *a, const void *b)
+{
+	pid_t	x = ((const struct proc_seen *)a)->pid;
+	pid_t	y = ((const struct proc_seen *)b)->pid;
+
+	return (x > y) - (x < y);
+}
+
+static struct proc_seen *
+proc_seen_find(struct proc_seen *ps, size_t n, pid_t pid)
+{
+	struct proc_seen	key = { .pid = pid };
+
+	return bsearch(&key, ps, n, sizeof(*ps), proc_seen_cmp);
+}
+
+/* Is /proc this PID namespace's?  Another's names other processes. */
+static bool
+reap_proc_is_ours(void)
+{
+	char	buf[32];
+	ssize_t	len;
+
+	if ((len = readlink("/proc/self", buf, sizeof(buf) - 1)) <= 0)
+		return false;
+	buf[len] = '\0';
+	return strtol(buf, NULL, 10) == (long)getpid();
+}
+
+/* Every process in /proc, sorted by pid; NULL (n = 0) if none or out of
+ * memory. */
+static struct proc_seen *
+reap_proc_table(size_t *n)
+{
+	DIR			*dir;
+	struct dirent		*de;
+	struct proc_seen	*ps = NULL, *t;
+	size_t			 cap = 0;
+	pid_t			 pgrp;
+
+	*n = 0;
+	if ((dir = opendir("/proc")) == NULL) {
+		log_errno("reap_proc_table: /proc");
+		return NULL;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		if (*n == cap) {
+			if ((t = reallocarray(ps, cap ? cap * 2 : 256,
+			    sizeof(*ps))) == NULL)
+				break;
+			ps = t;
+			cap = cap ? cap * 2 : 256;
+		}
+		if (reap_stat(de->d_name, &ps[*n].ppid, &pgrp,
+		    &ps[*n].start) == -1)
+			continue;	/* gone meanwhile */
+		ps[*n].pid = (pid_t)strtol(de->d_name, NULL, 10);
+		ps[*n].ours = -1;
+		(*n)++;
+	}
+	closedir(dir);
+	qsort(ps, *n, sizeof(*ps), proc_seen_cmp);
+	return ps;
+}
+
+/* Does p's line of parents reach stackd?  Each answer is kept, so the
+ * whole table costs one walk up per process, not one per level. */
+static bool
+reap_descends(struct proc_seen *ps, size_t n, struct proc_seen *p,
+    pid_t self)
+{
+	struct proc_seen	*q, *next;
+	size_t			 hops;
+	int			 ours = 0;
+
+	for (q = p, hops = 0; q != NULL && hops <= n; hops++) {
+		if (q->ours != -1) {
+			ours = q->ours;
+			break;
+		}
+		if (q->ppid == self) {
+			ours = 1;
+			break;
+		}
+		q = q->ppid > 0 ? proc_seen_find(ps, n, q->ppid) : NULL;
+	}
+	/* The same answer for each process on the way up. */
+	for (q = p; q != NULL && q->ours == -1; q = next) {
+		q->ours = (signed char)ours;
+		next = q->ppid != self && q->ppid > 0 ?
+		    proc_seen_find(ps, n, q->ppid) : NULL;
+	}
+	return ours == 1;
+}
+
 /*
- * Signal every living child; returns how many were signalled.  SIGTERM
- * goes once to each: it is sent again for orphans reparented since (the
- * children of a leftover that has just exited), and a drain that starts
- * over on every TERM must not be held off for ever.
+ * Signal every living descendant; returns how many were signalled.  All
+ * of them at once, not only stackd's children: a leftover that ignores
+ * SIGTERM must not keep its own children from theirs until it is killed
+ * (as in one cgroup under systemd).  SIGTERM goes once to each: it is
+ * sent again for orphans reparented since, and a drain that starts over
+ * on every TERM must not be held off for ever.
  */
 int
 reap_signal_orphans(int sig)
 {
-	DIR			*dir;
-	struct dirent		*de;
-	pid_t			 self = getpid(), pid, ppid, pgrp;
-	unsigned long long	 start;
+	struct proc_seen	*ps = NULL;
+	size_t			 nps = 0, i;
+	pid_t			 self = getpid(), pid;
 	int			 n = 0, seen = 0;
 
-	if ((dir = opendir("/proc")) == NULL)
-		log_errno("reap_signal_orphans: /proc");
-	while (dir != NULL && (de = readdir(dir)) != NULL) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+	if (reap_proc_is_ours())
+		ps = reap_proc_table(&nps);
+	for (i = 0; i < nps; i++) {
+		if (!reap_descends(ps, nps, &ps[i], self))
 			continue;
-		if (reap_stat(de->d_name, &ppid, &pgrp, &start) == -1 ||
-		    ppid != self)
-			continue;
-		pid = (pid_t)strtol(de->d_name, NULL, 10);
-		/* Another namespace's /proc names processes we cannot see. */
+		pid = ps[i].pid;
 		if (kill(pid, 0) == -1)
-			continue;
+			continue;	/* gone meanwhile */
 		seen++;
-		if (sig == SIGTERM && reap_termed_before(pid, start))
+		if (sig == SIGTERM && reap_termed_before(pid, ps[i].start))
 			continue;
 		if (kill(pid, sig) == 0) {
 			log_msg(LOG_INFO, "sending SIG%s to leftover process "
@@ -600,8 +705,7 @@ reap_signal_orphans(int sig)
 			n++;
 		}
 	}
-	if (dir != NULL)
-		closedir(dir);
+	free(ps);
 	/* No /proc, or that of another PID namespace (not remounted for
 	 * ours), shows none of them; as PID 1, every other process of the
 	 * namespace is ours to stop. */

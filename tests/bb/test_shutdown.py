@@ -205,3 +205,28 @@ wait
     stack.wait_until(lambda: stack.read("worker_armed"), msg="the worker's trap is set")
     assert stack.stop() == 0
     assert stack.read("worker_term") == "got\n"
+
+
+def test_leftover_ignoring_term_does_not_shield_its_child(stack):
+    # The leftover at shutdown ignores SIGTERM; its child wants one to
+    # finish cleanly.  Every descendant gets SIGTERM at the start of the
+    # grace period, as in one cgroup -- not the child only SIGKILL once
+    # its parent was killed and it was reparented to stackd.
+    worker = stack.script("worker.sh", """#!/bin/sh
+trap "echo got > %s; exit 0" TERM
+echo armed > %s
+while :; do sleep 0.05; done
+""" % (stack.path("worker_term"), stack.path("worker_armed")))
+    parent = stack.script("parent.sh", """#!/bin/sh
+%s &
+trap '' TERM
+wait
+""" % worker)
+    stack.write(level("one") +
+                proc("init", "one", "sh -c 'setsid %s & exit 0'" % parent, type="oneshot") +
+                proc("p", "one", "sleep 300"), stop_timeout="1s")
+    stack.start()
+    stack.wait_level(1)
+    stack.wait_until(lambda: stack.read("worker_armed"), msg="the worker's trap is set")
+    assert stack.stop() == 0
+    assert stack.read("worker_term") == "got\n"
