@@ -355,12 +355,23 @@ sink_open_file(const char *path)
 	    O_NONBLOCK | O_CLOEXEC, 0640);
 }
 
+/*
+ * One sink per file, shared by every run of every process logging there:
+ * sink_shed's bound on what exited children leave waiting then holds for
+ * a file too (a FIFO whose reader stalled), where a sink per run would
+ * keep the pipe and buffer of every run of a restart loop.
+ */
 static struct sink *
 sink_file(const char *path)
 {
 	struct sink	*s;
 	int		 fd;
 
+	LIST_FOREACH(s, &sinks, entry)
+		if (s->path != NULL && strcmp(s->path, path) == 0) {
+			s->refs++;
+			return s;
+		}
 	if ((fd = sink_open_file(path)) == -1)
 		return NULL;
 	if ((s = sink_new(fd, NULL, path)) == NULL)

@@ -577,6 +577,35 @@ def test_no_prefixes_when_journal_stream_is_another_file(stack):
     assert not any(re.match(r"<[0-7]>", l) for l in stack.log().splitlines())
 
 
+def test_stalled_log_file_keeps_a_bounded_backlog_of_exited_children(stack):
+    # The same bound for log = file: on a FIFO whose reader has stopped
+    # reading: every run of the restart loop opened a sink of its own, so
+    # no sink ever had more than one run's output waiting, and the pipes
+    # of all the runs piled up.
+    fifo = stack.path("out.fifo")
+    os.mkfifo(fifo)
+    r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)    # a reader that never reads
+    try:
+        flap = stack.script("flap.sh", "#!/bin/sh\n"
+                            "head -c 30000 /dev/zero | tr '\\\\0' x | fold -w 100\n"
+                            "exit 1\n")
+        stack.write(level("one", intensity="100000", period="1s") +
+                    proc("flap", "one", flap, log="file:%s" % fifo) +
+                    proc("q", "one", "sleep 300"))
+        stack.start()
+        stack.wait_level(1)
+        base = len(procfs.fds(stack.daemon_pid))
+        stack.wait_until(lambda: "as it has taken no writes for 5 s" in stack.log(),
+                         timeout=60, msg="the backlog cut")
+        runs = stack.p("flap")["restarts_total"]
+        stack.wait_until(lambda: stack.p("flap")["restarts_total"] >= runs + 50,
+                         timeout=60, msg="fifty more runs of flap")
+        assert len(procfs.fds(stack.daemon_pid)) < base + 2 * 32 + 8
+        stack.check_alive()
+    finally:
+        os.close(r)
+
+
 def test_stalled_stdout_keeps_a_bounded_backlog_of_exited_children(stack):
     # Nobody reads stackd's stdout any more, and a process in a restart
     # loop leaves a full pipe behind at every run: once stdout has taken
