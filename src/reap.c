@@ -635,7 +635,8 @@ reap_proc_table(size_t *n)
 		(*n)++;
 	}
 	closedir(dir);
-	qsort(ps, *n, sizeof(*ps), proc_seen_cmp);
+	if (*n > 1)
+		qsort(ps, *n, sizeof(*ps), proc_seen_cmp);
 	return ps;
 }
 
