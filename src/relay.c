@@ -59,11 +59,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
-#include "sdlib.h"
 
 #define RELAY_PREFIXMAX	80			/* with its NUL */
 #define RELAY_LINEMAX	4000			/* longer lines are cut */
@@ -76,6 +78,8 @@
 #define RELAY_DEADMAX	32			/* per stalled sink; sink_shed */
 #define RELAY_DEADHARD	1024			/* per sink, however slow */
 #define RELAY_STALL_MS	5000			/* no write taken: stalled */
+#define RELAY_JOURNAL	"/run/systemd/journal/stdout"
+#define RELAY_JOURNAL_SNDBUF	(8 * 1024 * 1024)	/* as systemd's */
 
 _Static_assert(RELAY_PREFIXMAX - 1 + 3 + RELAY_LINEMAX + 1 <= RELAY_OUTMAX,
     "a prefixed line fits in one atomic write");
@@ -826,23 +830,71 @@ relay_drain(struct daemon *d, pid_t pid)
 
 /* --- per process: log = ------------------------------------------------- */
 
+/*
+ * A journal stream for one of a child's outputs: the stream that
+ * sd_journal_stream_fd(3) makes, but without waiting for journald.  The
+ * library's connect(2) blocks, and here it would block stackd's event
+ * loop -- every timer, stop, probe and stackctl request, and systemd's
+ * watchdog ping -- for as long as a hung journald's accept queue stays
+ * full.  A non-blocking connect fails at once instead (EAGAIN), and the
+ * output goes where log = inherit sends it.  After the connect, the
+ * stream's header as journald reads it: identifier, unit id (none),
+ * priority, level prefixes parsed, no forwarding to syslog, kmsg or the
+ * console.
+ */
+static int
+relay_journal_fd(const char *identifier, int priority)
+{
+	struct sockaddr_un	 sa = { .sun_family = AF_UNIX };
+	char			 head[256];
+	int			 fd, n, size = RELAY_JOURNAL_SNDBUF, err;
+	ssize_t			 w;
+
+	n = snprintf(head, sizeof(head), "%s\n\n%d\n1\n0\n0\n0\n",
+	    identifier, priority);
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", RELAY_JOURNAL);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    shutdown(fd, SHUT_RD) == -1)
+		goto fail;
+	/* Room for a burst, as systemd gives a service's stream. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size,
+	    sizeof(size)) == -1)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size,
+		    sizeof(size));
+	/* A new stream has room for it: all or nothing. */
+	if ((w = send(fd, head, (size_t)n, MSG_NOSIGNAL)) != n) {
+		if (w >= 0)
+			errno = EAGAIN;
+		goto fail;
+	}
+	/* The child's stdout blocks when full, as programs expect. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1)
+		goto fail;
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
 static int
 relay_journal(const struct proc_conf *pc, struct relay_out *o)
 {
-	int	fd;
-
-	if ((fd = sdlib_journal_stream_fd(pc->name, LOG_INFO, 1)) < 0) {
-		errno = -fd;
+	if ((o->out = relay_journal_fd(pc->name, LOG_INFO)) == -1)
 		return -1;
-	}
-	o->out = fd;
-	if ((fd = sdlib_journal_stream_fd(pc->name, LOG_WARNING, 1)) < 0) {
-		errno = -fd;
+	if ((o->err = relay_journal_fd(pc->name, LOG_WARNING)) == -1) {
 		close(o->out);
 		o->out = -1;
 		return -1;
 	}
-	o->err = fd;
 	return 0;
 }
 
@@ -917,8 +969,13 @@ relay_proc_open(struct daemon *d, const struct proc_conf *pc, bool prefixed,
 	case LOGMODE_JOURNAL:
 		if (relay_journal(pc, o) == 0)
 			return;
-		log_errno("process %s: journal stream, using stackd's output",
-		    pc->name);
+		if (errno == EAGAIN)
+			log_msg(LOG_ERR, "process %s: journald takes no new "
+			    "stream (%s is full), using stackd's output",
+			    pc->name, RELAY_JOURNAL);
+		else
+			log_errno("process %s: journal stream %s, using "
+			    "stackd's output", pc->name, RELAY_JOURNAL);
 		break;
 	case LOGMODE_FILE:
 		if (relay_file(d, pc, o) == 0)

@@ -1,9 +1,10 @@
 /*
  * sdlib.c -- libsystemd, loaded on first use.
  *
- * stackd uses four functions of libsystemd: sd_notify, sd_notifyf and
- * sd_watchdog_enabled to talk to systemd (notify.c), and
- * sd_journal_stream_fd for log = journal (relay.c).  Linked in, libsystemd
+ * stackd uses three functions of libsystemd: sd_notify, sd_notifyf and
+ * sd_watchdog_enabled, to talk to systemd (notify.c).  (log = journal
+ * makes its streams itself, relay.c: sd_journal_stream_fd's connect
+ * would block the event loop on a hung journald.)  Linked in, libsystemd
  * is mapped into every stackd together with everything it links --
  * libgcrypt, libgpg-error, libzstd, liblzma, liblz4, libcap: some 830 KiB
  * of memory in a container where nothing else maps them, and a lot of
@@ -11,7 +12,7 @@
  * runs.  The xz backdoor of 2024 (CVE-2024-3094) reached sshd by just
  * this path, liblzma loaded through libsystemd.  So stackd opens
  * libsystemd.so.0 with dlopen(3) the first time it needs it -- when
- * NOTIFY_SOCKET is set, or when a process logs to the journal -- as
+ * NOTIFY_SOCKET is set -- as
  * systemd itself does for its optional libraries.  Nothing changes but
  * the moment: the prototypes come from libsystemd-dev's headers, the
  * package still depends on libsystemd0.
@@ -30,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
-#include <systemd/sd-journal.h>
 
 #include "log.h"
 #include "sdlib.h"
@@ -41,7 +41,6 @@ static enum { SDLIB_UNTRIED, SDLIB_LOADED, SDLIB_FAILED } sdlib_state;
 
 static __typeof__(sd_notify)		*sdlib_sd_notify;
 static __typeof__(sd_watchdog_enabled)	*sdlib_sd_watchdog_enabled;
-static __typeof__(sd_journal_stream_fd)	*sdlib_sd_journal_stream_fd;
 
 static const char *
 sdlib_error(void)
@@ -55,8 +54,8 @@ sdlib_error(void)
 static void
 sdlib_failed(void)
 {
-	log_msg(LOG_ERR, "cannot load %s: %s; no notifications to systemd, "
-	    "no journal streams", SDLIB_SONAME, sdlib_error());
+	log_msg(LOG_ERR, "cannot load %s: %s; no notifications to systemd",
+	    SDLIB_SONAME, sdlib_error());
 }
 
 /* Resolve every function, or none: false when one is missing. */
@@ -67,14 +66,10 @@ sdlib_resolve(void *h)
 	sdlib_sd_notify = (__typeof__(sdlib_sd_notify))dlsym(h, "sd_notify");
 	sdlib_sd_watchdog_enabled = (__typeof__(sdlib_sd_watchdog_enabled))
 	    dlsym(h, "sd_watchdog_enabled");
-	sdlib_sd_journal_stream_fd = (__typeof__(sdlib_sd_journal_stream_fd))
-	    dlsym(h, "sd_journal_stream_fd");
-	if (sdlib_sd_notify != NULL && sdlib_sd_watchdog_enabled != NULL &&
-	    sdlib_sd_journal_stream_fd != NULL)
+	if (sdlib_sd_notify != NULL && sdlib_sd_watchdog_enabled != NULL)
 		return true;
 	sdlib_sd_notify = NULL;
 	sdlib_sd_watchdog_enabled = NULL;
-	sdlib_sd_journal_stream_fd = NULL;
 	return false;
 }
 
@@ -134,14 +129,4 @@ sdlib_watchdog_enabled(int unset_environment, uint64_t *usec)
 	if (!sdlib_load())
 		return -ELIBACC;
 	return sdlib_sd_watchdog_enabled(unset_environment, usec);
-}
-
-int
-sdlib_journal_stream_fd(const char *identifier, int priority,
-    int level_prefix)
-{
-	if (!sdlib_load())
-		return -ELIBACC;
-	return sdlib_sd_journal_stream_fd(identifier, priority,
-	    level_prefix);
 }

@@ -14,7 +14,5 @@ int	 sdlib_notify(int unset_environment, const char *state);
 int	 sdlib_notifyf(int unset_environment, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 sdlib_watchdog_enabled(int unset_environment, uint64_t *usec);
-int	 sdlib_journal_stream_fd(const char *identifier, int priority,
-	    int level_prefix);
 
 #endif

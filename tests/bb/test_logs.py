@@ -4,6 +4,8 @@ dropped (SPEC section 2, log_prefix and log =)."""
 import os
 import resource
 
+import pytest
+
 from conftest import level, proc, proc_status
 import procfs  # tests/procfs.py, on the path conftest set
 
@@ -499,6 +501,45 @@ def test_journal_stream_per_child(stack):
         assert "to-0out" not in stack.outlog_text() + stack.log()
     finally:
         journal.close()
+
+
+def test_journal_taking_no_stream_holds_up_nothing(stack):
+    # A hung journald: its socket's accept queue is full.  A blocking
+    # connect (sd_journal_stream_fd's) would wait there with stackd's whole
+    # event loop; stackd's own fails at once, the process's output goes to
+    # stackd's instead, and the stack climbs on.
+    jdir = stack.path("sd")
+    os.makedirs(os.path.join(jdir, "journal"))
+    path = os.path.join(jdir, "journal", "stdout")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(0)
+    queued = []
+    try:
+        for _ in range(8):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.setblocking(False)
+            queued.append(c)
+            try:
+                c.connect(path)
+            except BlockingIOError:
+                break               # the queue is full
+        else:
+            pytest.fail("the stand-in journald's accept queue never filled")
+        stack.write(level("one") +
+                    proc("jp", "one", "sh -c 'echo to-$((0))out; exec sleep 300'",
+                         log="journal") +
+                    level("two") + proc("q", "two", "sleep 300"))
+        stack.start(wrapper=["unshare", "--mount", "--propagation", "private", "--fork",
+                             "sh", "-c", 'mount --bind "$0" /run/systemd && exec "$@"', jdir])
+        stack.wait_level(2, timeout=15)
+        stack.wait_until(lambda: "to-0out" in stack.outlog_text() + stack.log(),
+                         msg="jp's output in stackd's")
+        assert "process jp: journald takes no new stream" in stack.log()
+    finally:
+        for c in queued:
+            c.close()
+        listener.close()
 
 
 def test_stuck_stderr_does_not_stop_supervision(stack):

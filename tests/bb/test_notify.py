@@ -156,8 +156,8 @@ def _linked_library(binary, name):
 def test_without_libsystemd(stack, notify_socket, fake):
     # libsystemd.so.0 found first on LD_LIBRARY_PATH is not a library, or
     # is another library under that name: one error in the log, nothing on
-    # NOTIFY_SOCKET, a log = journal process's output goes to stackd's own,
-    # and the stack runs as usual
+    # NOTIFY_SOCKET, and the stack runs as usual.  (log = journal does not
+    # need the library: stackd makes the stream itself, test_logs.)
     ns = notify_socket
     libdir = stack.path("lib")
     os.makedirs(libdir)
@@ -167,17 +167,12 @@ def test_without_libsystemd(stack, notify_socket, fake):
             f.write("not a library\n")
     else:
         shutil.copy(_linked_library(stack.build.stackd, "libinih"), fake_lib)
-    stack.write(level("one") +
-                proc("jp", "one", "sh -c 'echo to-$((0))out; exec sleep 300'",
-                     log="journal") +
-                proc("q", "one", "sleep 300"))
+    stack.write(level("one") + proc("q", "one", "sleep 300") +
+                level("two") + proc("r", "two", "sleep 300"))
     stack.start(env={"NOTIFY_SOCKET": ns.path, "LD_LIBRARY_PATH": libdir})
-    stack.wait_level(1)
-    stack.wait_until(lambda: "to-0out" in stack.outlog_text() + stack.log(),
-                     msg="the journal's output goes to stackd's")
+    stack.wait_level(2)
     log = stack.log()
     assert log.count("cannot load libsystemd.so.0: ") == 1, log
-    assert "process jp: journal stream, using stackd's output" in log, log
     assert stack.stop() == 0
     assert ns.lines() == [], "nothing may reach NOTIFY_SOCKET: %r" % ns.lines()
     assert stack.log().count("cannot load libsystemd.so.0: ") == 1
