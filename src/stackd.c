@@ -10,9 +10,10 @@
  * all, so an idle stackd sleeps in epoll_wait and costs nothing.
  *
  * When the machine says "exit", stackd still finishes its duties before
- * it returns: running on_down hooks complete, and any descendant left over
- * (an orphan it never started) gets SIGTERM, then SIGKILL after the
- * stack's stop_timeout.  stackd never exits while a child of its is alive.
+ * it returns: running on_down hooks complete, and every descendant left
+ * over (orphans it never started, and their children) gets SIGTERM, then
+ * SIGKILL after the stack's stop_timeout.  stackd never exits while a
+ * child of its is alive.
  */
 #include <errno.h>
 #include <fcntl.h>
