@@ -154,12 +154,19 @@ reap_boot_ticks(void)
 	    (unsigned long long)hz);
 }
 
-/* pgrp and starttime of pid, from /proc/PID/stat; -1 if gone. */
+/* A process as /proc/PID/stat shows it. */
+struct proc_stat {
+	pid_t			 pid;
+	pid_t			 ppid;
+	pid_t			 pgrp;
+	unsigned long long	 start;		/* clock ticks after boot */
+};
+
+/* *p for process pid (a name in /proc), from its stat file; -1 if gone. */
 static int
-reap_stat(const char *pid, pid_t *ppid, pid_t *pgrp,
-    unsigned long long *start)
+reap_stat(const char *pid, struct proc_stat *p)
 {
-	char	 path[64], buf[512], *p;
+	char	 path[64], buf[512], *s;
 	FILE	*f;
 	long	 pp = -1, pg = -1;
 	int	 n = 0;
@@ -170,14 +177,42 @@ reap_stat(const char *pid, pid_t *ppid, pid_t *pgrp,
 	/* The command name may contain anything, even ") "; skip past the
 	 * last ')' before reading "state ppid pgrp ... starttime". */
 	if (fgets(buf, sizeof(buf), f) != NULL &&
-	    (p = strrchr(buf, ')')) != NULL)
-		n = sscanf(p + 1, " %*c %ld %ld %*d %*d %*d %*u %*u %*u %*u "
+	    (s = strrchr(buf, ')')) != NULL)
+		n = sscanf(s + 1, " %*c %ld %ld %*d %*d %*d %*u %*u %*u %*u "
 		    "%*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &pp, &pg,
-		    start);
+		    &p->start);
 	fclose(f);
-	*ppid = (pid_t)pp;
-	*pgrp = (pid_t)pg;
+	p->pid = (pid_t)strtol(pid, NULL, 10);
+	p->ppid = (pid_t)pp;
+	p->pgrp = (pid_t)pg;
 	return n == 3 ? 0 : -1;
+}
+
+/*
+ * Every process in /proc, handed to visit until it returns false; -1
+ * (logged, for who) when /proc cannot be read.
+ */
+static int
+reap_proc_walk(const char *who, bool (*visit)(const struct proc_stat *,
+    void *), void *arg)
+{
+	DIR			*dir;
+	struct dirent		*de;
+	struct proc_stat	 p;
+
+	if ((dir = opendir("/proc")) == NULL) {
+		log_errno("%s: /proc", who);
+		return -1;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+		    reap_stat(de->d_name, &p) == -1)
+			continue;	/* not a process, or gone meanwhile */
+		if (!visit(&p, arg))
+			break;
+	}
+	closedir(dir);
+	return 0;
 }
 
 static void
@@ -197,36 +232,27 @@ reap_remnant_arm(struct daemon *d)
 	ev_timer_start(d->loop, &remnant_timer);
 }
 
+/* One process of /proc: SIGKILL if a due group's leader left it behind. */
+static bool
+reap_remnant_visit(const struct proc_stat *p, void *arg)
+{
+	struct remnant	*r;
+
+	for (r = arg; r != NULL; r = r->next)
+		if (p->pgrp == r->pgid && p->start <= r->born_before)
+			break;
+	if (r != NULL && kill(p->pid, SIGKILL) == 0)
+		log_msg(LOG_WARNING, "%s: sending SIGKILL to process %ld, "
+		    "left in its group after stop_timeout", r->name,
+		    (long)p->pid);
+	return true;
+}
+
 /* SIGKILL every process of a due group that the leader left behind. */
 static void
 reap_remnant_kill(struct remnant *due)
 {
-	DIR			*dir;
-	struct dirent		*de;
-	struct remnant		*r;
-	unsigned long long	 start;
-	pid_t			 ppid, pgrp, pid;
-
-	if ((dir = opendir("/proc")) == NULL) {
-		log_errno("reap_remnant_kill: /proc");
-		return;
-	}
-	while ((de = readdir(dir)) != NULL) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
-		    reap_stat(de->d_name, &ppid, &pgrp, &start) == -1)
-			continue;
-		for (r = due; r != NULL; r = r->next)
-			if (pgrp == r->pgid && start <= r->born_before)
-				break;
-		if (r == NULL)
-			continue;
-		pid = (pid_t)strtol(de->d_name, NULL, 10);
-		if (kill(pid, SIGKILL) == 0)
-			log_msg(LOG_WARNING, "%s: sending SIGKILL to process "
-			    "%ld, left in its group after stop_timeout",
-			    r->name, (long)pid);
-	}
-	closedir(dir);
+	(void)reap_proc_walk("reap_remnant_kill", reap_remnant_visit, due);
 }
 
 /* The whole group of r's leader is gone (or killed): tell its exit. */
@@ -565,26 +591,27 @@ reap_termed_before(pid_t pid, unsigned long long start)
 
 /* A process as /proc showed it, for the walk down from stackd. */
 struct proc_seen {
-	pid_t			 pid;
-	pid_t			 ppid;
-	unsigned long long	 start;
+	struct proc_stat	 st;
 	signed char		 ours;	/* a descendant: 1, not: 0, -1 */
 };
 
 static int
 proc_seen_cmp(const void *a, const void *b)
 {
-	pid_t	x = ((const struct proc_seen *)a)->pid;
-	pid_t	y = ((const struct proc_seen *)b)->pid;
+	pid_t	x = ((const struct proc_seen *)a)->st.pid;
+	pid_t	y = ((const struct proc_seen *)b)->st.pid;
 
 	return (x > y) - (x < y);
 }
 
+/* q's parent in the table; NULL for none, or one /proc did not show. */
 static struct proc_seen *
-proc_seen_find(struct proc_seen *ps, size_t n, pid_t pid)
+proc_seen_parent(struct proc_seen *ps, size_t n, const struct proc_seen *q)
 {
-	struct proc_seen	key = { .pid = pid };
+	struct proc_seen	key = { .st.pid = q->st.ppid };
 
+	if (q->st.ppid <= 0)
+		return NULL;
 	return bsearch(&key, ps, n, sizeof(*ps), proc_seen_cmp);
 }
 
@@ -601,43 +628,44 @@ reap_proc_is_ours(void)
 	return strtol(buf, NULL, 10) == (long)getpid();
 }
 
+/* The table reap_proc_table fills. */
+struct proc_table {
+	struct proc_seen	*ps;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static bool
+reap_proc_table_add(const struct proc_stat *p, void *arg)
+{
+	struct proc_table	*t = arg;
+	struct proc_seen	*ps;
+
+	if (t->n == t->cap) {
+		if ((ps = reallocarray(t->ps, t->cap ? t->cap * 2 : 256,
+		    sizeof(*ps))) == NULL)
+			return false;	/* what was read so far */
+		t->ps = ps;
+		t->cap = t->cap ? t->cap * 2 : 256;
+	}
+	t->ps[t->n].st = *p;
+	t->ps[t->n].ours = -1;
+	t->n++;
+	return true;
+}
+
 /* Every process in /proc, sorted by pid; NULL (n = 0) if none or out of
  * memory. */
 static struct proc_seen *
 reap_proc_table(size_t *n)
 {
-	DIR			*dir;
-	struct dirent		*de;
-	struct proc_seen	*ps = NULL, *t;
-	size_t			 cap = 0;
-	pid_t			 pgrp;
+	struct proc_table	t = { NULL, 0, 0 };
 
-	*n = 0;
-	if ((dir = opendir("/proc")) == NULL) {
-		log_errno("reap_proc_table: /proc");
-		return NULL;
-	}
-	while ((de = readdir(dir)) != NULL) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		if (*n == cap) {
-			if ((t = reallocarray(ps, cap ? cap * 2 : 256,
-			    sizeof(*ps))) == NULL)
-				break;
-			ps = t;
-			cap = cap ? cap * 2 : 256;
-		}
-		if (reap_stat(de->d_name, &ps[*n].ppid, &pgrp,
-		    &ps[*n].start) == -1)
-			continue;	/* gone meanwhile */
-		ps[*n].pid = (pid_t)strtol(de->d_name, NULL, 10);
-		ps[*n].ours = -1;
-		(*n)++;
-	}
-	closedir(dir);
-	if (*n > 1)
-		qsort(ps, *n, sizeof(*ps), proc_seen_cmp);
-	return ps;
+	(void)reap_proc_walk("reap_proc_table", reap_proc_table_add, &t);
+	if (t.n > 1)
+		qsort(t.ps, t.n, sizeof(*t.ps), proc_seen_cmp);
+	*n = t.n;
+	return t.ps;
 }
 
 /* Does p's line of parents reach stackd?  Each answer is kept, so the
@@ -655,17 +683,16 @@ reap_descends(struct proc_seen *ps, size_t n, struct proc_seen *p,
 			ours = q->ours;
 			break;
 		}
-		if (q->ppid == self) {
+		if (q->st.ppid == self) {
 			ours = 1;
 			break;
 		}
-		q = q->ppid > 0 ? proc_seen_find(ps, n, q->ppid) : NULL;
+		q = proc_seen_parent(ps, n, q);
 	}
 	/* The same answer for each process on the way up. */
 	for (q = p; q != NULL && q->ours == -1; q = next) {
 		q->ours = (signed char)ours;
-		next = q->ppid != self && q->ppid > 0 ?
-		    proc_seen_find(ps, n, q->ppid) : NULL;
+		next = q->st.ppid != self ? proc_seen_parent(ps, n, q) : NULL;
 	}
 	return ours == 1;
 }
@@ -691,11 +718,11 @@ reap_signal_orphans(int sig)
 	for (i = 0; i < nps; i++) {
 		if (!reap_descends(ps, nps, &ps[i], self))
 			continue;
-		pid = ps[i].pid;
+		pid = ps[i].st.pid;
 		if (kill(pid, 0) == -1)
 			continue;	/* gone meanwhile */
 		seen++;
-		if (sig == SIGTERM && reap_termed_before(pid, ps[i].start))
+		if (sig == SIGTERM && reap_termed_before(pid, ps[i].st.start))
 			continue;
 		if (kill(pid, sig) == 0) {
 			log_msg(LOG_INFO, "sending SIG%s to leftover process "
