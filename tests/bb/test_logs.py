@@ -618,6 +618,30 @@ def test_no_prefixes_when_journal_stream_is_another_file(stack):
     assert not any(re.match(r"<[0-7]>", l) for l in stack.log().splitlines())
 
 
+def _write_flapping_stack(stack, **flap_opts):
+    # A process in a restart loop that leaves a full pipe behind at every run.
+    flap = stack.script("flap.sh", "#!/bin/sh\n"
+                        "head -c 30000 /dev/zero | tr '\\\\0' x | fold -w 100\n"
+                        "exit 1\n")
+    stack.write(level("one", intensity="100000", period="1s") +
+                proc("flap", "one", flap, **flap_opts) + proc("q", "one", "sleep 300"))
+
+
+def _assert_backlog_stays_bounded(stack):
+    # Once the sink has taken nothing for 5 s, stackd keeps what at most 32
+    # exited children left, however many more runs follow.
+    stack.wait_level(1)
+    base = len(procfs.fds(stack.daemon_pid))
+    # the stalled bound, not the 1024 one a fast host may reach first
+    stack.wait_until(lambda: "as it has taken no writes for 5 s" in stack.log(),
+                     timeout=60, msg="the backlog cut")
+    runs = stack.p("flap")["restarts_total"]
+    stack.wait_until(lambda: stack.p("flap")["restarts_total"] >= runs + 50,
+                     timeout=60, msg="fifty more runs of flap")
+    assert len(procfs.fds(stack.daemon_pid)) < base + 2 * 32 + 8
+    stack.check_alive()
+
+
 def test_stalled_log_file_keeps_a_bounded_backlog_of_exited_children(stack):
     # The same bound for log = file: on a FIFO whose reader has stopped
     # reading: every run of the restart loop opened a sink of its own, so
@@ -627,22 +651,9 @@ def test_stalled_log_file_keeps_a_bounded_backlog_of_exited_children(stack):
     os.mkfifo(fifo)
     r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)    # a reader that never reads
     try:
-        flap = stack.script("flap.sh", "#!/bin/sh\n"
-                            "head -c 30000 /dev/zero | tr '\\\\0' x | fold -w 100\n"
-                            "exit 1\n")
-        stack.write(level("one", intensity="100000", period="1s") +
-                    proc("flap", "one", flap, log="file:%s" % fifo) +
-                    proc("q", "one", "sleep 300"))
+        _write_flapping_stack(stack, log="file:%s" % fifo)
         stack.start()
-        stack.wait_level(1)
-        base = len(procfs.fds(stack.daemon_pid))
-        stack.wait_until(lambda: "as it has taken no writes for 5 s" in stack.log(),
-                         timeout=60, msg="the backlog cut")
-        runs = stack.p("flap")["restarts_total"]
-        stack.wait_until(lambda: stack.p("flap")["restarts_total"] >= runs + 50,
-                         timeout=60, msg="fifty more runs of flap")
-        assert len(procfs.fds(stack.daemon_pid)) < base + 2 * 32 + 8
-        stack.check_alive()
+        _assert_backlog_stays_bounded(stack)
     finally:
         os.close(r)
 
@@ -653,26 +664,13 @@ def test_stalled_stdout_keeps_a_bounded_backlog_of_exited_children(stack):
     # nothing for 5 s, stackd keeps the output of at most 32 exited
     # children, not one pipe and buffer per run until it runs out of
     # descriptors.  (A sink that drains keeps far more: test_fifty_floods.)
-    flap = stack.script("flap.sh", "#!/bin/sh\n"
-                        "head -c 30000 /dev/zero | tr '\\\\0' x | fold -w 100\n"
-                        "exit 1\n")
     r, w = os.pipe()
     try:
-        stack.write(level("one", intensity="100000", period="1s") +
-                    proc("flap", "one", flap) + proc("q", "one", "sleep 300"))
+        _write_flapping_stack(stack)
         stack.start(stdout=w)
         os.close(w)
         w = -1
-        stack.wait_level(1)
-        base = len(procfs.fds(stack.daemon_pid))
-        # the stalled bound, not the 1024 one a fast host may reach first
-        stack.wait_until(lambda: "as it has taken no writes for 5 s" in stack.log(),
-                         timeout=60, msg="the backlog cut")
-        runs = stack.p("flap")["restarts_total"]
-        stack.wait_until(lambda: stack.p("flap")["restarts_total"] >= runs + 50,
-                         timeout=60, msg="fifty more runs of flap")
-        assert len(procfs.fds(stack.daemon_pid)) < base + 2 * 32 + 8
-        stack.check_alive()
+        _assert_backlog_stays_bounded(stack)
     finally:
         os.close(r)
         if w != -1:

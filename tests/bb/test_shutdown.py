@@ -183,26 +183,34 @@ def test_level_down_only_once_its_whole_group_is(stack):
     assert "process w: waiting for what it left in its process group" in stack.log()
 
 
-def test_leftover_reparented_during_the_grace_gets_term(stack):
-    # At shutdown a leftover gets SIGTERM, takes its time and exits; its
-    # child, reparented to stackd only then, gets SIGTERM too (not only the
-    # SIGKILL at the end of the grace period).
+def _leftover_with_a_worker(stack, parent, stop_timeout):
+    # A oneshot leaves parent running (setsid'd, so out of its group);
+    # parent starts the worker in the background where it says %s.  The
+    # worker writes "got" to worker_term on SIGTERM.  Returns once the
+    # worker's trap is set.
     worker = stack.script("worker.sh", """#!/bin/sh
 trap "echo got > %s; exit 0" TERM
 echo armed > %s
 while :; do sleep 0.05; done
 """ % (stack.path("worker_term"), stack.path("worker_armed")))
-    parent = stack.script("parent.sh", """#!/bin/sh
-trap "sleep 0.5; exit 0" TERM
-%s &
-wait
-""" % worker)
+    parent = stack.script("parent.sh", parent % worker)
     stack.write(level("one") +
                 proc("init", "one", "sh -c 'setsid %s & exit 0'" % parent, type="oneshot") +
-                proc("p", "one", "sleep 300"), stop_timeout="3s")
+                proc("p", "one", "sleep 300"), stop_timeout=stop_timeout)
     stack.start()
     stack.wait_level(1)
     stack.wait_until(lambda: stack.read("worker_armed"), msg="the worker's trap is set")
+
+
+def test_leftover_reparented_during_the_grace_gets_term(stack):
+    # At shutdown a leftover gets SIGTERM, takes its time and exits; its
+    # child, reparented to stackd only then, gets SIGTERM too (not only the
+    # SIGKILL at the end of the grace period).
+    _leftover_with_a_worker(stack, """#!/bin/sh
+trap "sleep 0.5; exit 0" TERM
+%s &
+wait
+""", "3s")
     assert stack.stop() == 0
     assert stack.read("worker_term") == "got\n"
 
@@ -211,22 +219,12 @@ def test_leftover_ignoring_term_does_not_shield_its_child(stack):
     # The leftover at shutdown ignores SIGTERM; its child wants one to
     # finish cleanly.  Every descendant gets SIGTERM at the start of the
     # grace period, as in one cgroup -- not the child only SIGKILL once
-    # its parent was killed and it was reparented to stackd.
-    worker = stack.script("worker.sh", """#!/bin/sh
-trap "echo got > %s; exit 0" TERM
-echo armed > %s
-while :; do sleep 0.05; done
-""" % (stack.path("worker_term"), stack.path("worker_armed")))
-    parent = stack.script("parent.sh", """#!/bin/sh
+    # its parent was killed and it was reparented to stackd.  (The worker
+    # starts before the trap: an ignored TERM would be inherited.)
+    _leftover_with_a_worker(stack, """#!/bin/sh
 %s &
 trap '' TERM
 wait
-""" % worker)
-    stack.write(level("one") +
-                proc("init", "one", "sh -c 'setsid %s & exit 0'" % parent, type="oneshot") +
-                proc("p", "one", "sleep 300"), stop_timeout="1s")
-    stack.start()
-    stack.wait_level(1)
-    stack.wait_until(lambda: stack.read("worker_armed"), msg="the worker's trap is set")
+""", "1s")
     assert stack.stop() == 0
     assert stack.read("worker_term") == "got\n"
