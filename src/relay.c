@@ -847,7 +847,7 @@ relay_journal_fd(const char *identifier, int priority)
 {
 	struct sockaddr_un	 sa = { .sun_family = AF_UNIX };
 	char			 head[256];
-	int			 fd, n, size = RELAY_JOURNAL_SNDBUF, err;
+	int			 fd, fl, n, size = RELAY_JOURNAL_SNDBUF, err;
 	ssize_t			 w;
 
 	n = snprintf(head, sizeof(head), "%s\n\n%d\n1\n0\n0\n0\n",
@@ -875,7 +875,8 @@ relay_journal_fd(const char *identifier, int priority)
 		goto fail;
 	}
 	/* The child's stdout blocks when full, as programs expect. */
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1)
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		goto fail;
 	return fd;
 fail:
